@@ -1,0 +1,57 @@
+"""What the core asks of a family's trainer and sampler.
+
+A family puts objects satisfying these protocols in its `ModelFamily.trainer` and
+`ModelFamily.sampler` slots. Requests are plain dataclasses so that a plugin needs nothing
+from musegen beyond this module to implement them; the core handles flags, config, device
+choice, seeding and writing files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import torch
+
+#: Called by a trainer with progress figures (step, loss, ...) for the command to show.
+ProgressCallback = Callable[[Mapping[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    data: str  # a folder or file of music, or a named corpus such as "corpus"
+    output: Path  # the model directory to write (checkpoints, musegen.json, weights)
+    preset: str
+    seed: int
+    device: torch.device
+    resume: bool = False
+    init_from: Path | None = None  # fine-tune from this model directory
+    options: Mapping[str, Any] = field(default_factory=dict)  # family-specific overrides
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    conditions: Mapping[str, str]  # condition name -> value, checked against the family
+    count: int
+    seed: int
+    prime: str | None = None  # ABC text to continue
+    max_bars: int | None = None
+    sampling: Mapping[str, float] = field(default_factory=dict)  # temperature, top_k, top_p
+
+
+class Trainer(Protocol):
+    def train(self, request: TrainRequest, on_progress: ProgressCallback) -> Path:
+        """Fit a model, checkpointing into `request.output`; return the model directory."""
+
+
+class LoadedModel(Protocol):
+    def generate(self, request: GenerateRequest) -> list[str]:
+        """Generate `request.count` pieces as ABC text."""
+
+
+class Sampler(Protocol):
+    def load(self, model_dir: Path, device: torch.device) -> LoadedModel:
+        """Load a model directory's weights onto a device."""

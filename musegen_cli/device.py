@@ -1,0 +1,87 @@
+"""Device, dtype, seeding and threads: chosen here once, used by every family.
+
+torch is imported inside the functions, so commands that never touch a model stay fast.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+from musegen_cli.errors import UserError
+
+if TYPE_CHECKING:
+    import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+DTYPE_CHOICES = ("auto", "float32", "bfloat16", "float16")
+
+
+def resolve_device(spec: str = "auto") -> torch.device:
+    """`auto` picks CUDA, then Apple MPS, then CPU; an explicit choice must be available."""
+    import torch
+
+    spec = spec.strip().lower()
+    kind = spec.split(":", 1)[0]
+    if kind not in DEVICE_CHOICES:
+        raise UserError(f"unknown device {spec!r}; choose one of {', '.join(DEVICE_CHOICES)} (or cuda:N)")
+    if kind == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda was asked for but no CUDA GPU is available; use --device cpu or auto")
+    if kind == "mps" and not _mps_available():
+        raise UserError("--device mps was asked for but Apple MPS is not available; use --device cpu or auto")
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise UserError(f"malformed device {spec!r}; examples: cpu, cuda, cuda:1, mps") from None
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise UserError(f"{spec} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device
+
+
+def _mps_available() -> bool:
+    import torch
+
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
+
+
+def resolve_dtype(spec: str, device: torch.device) -> torch.dtype:
+    """`auto`: bfloat16 on GPUs that support it, float16 on older GPUs and MPS, float32 on CPU."""
+    import torch
+
+    spec = spec.strip().lower()
+    if spec not in DTYPE_CHOICES:
+        raise UserError(f"unknown dtype {spec!r}; choose one of {', '.join(DTYPE_CHOICES)}")
+    if spec != "auto":
+        return getattr(torch, spec)
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "mps":
+        return torch.float16
+    return torch.float32
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) so a run can be repeated exactly."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def set_threads(count: int) -> None:
+    """Limit torch's CPU threads; 0 keeps torch's own choice."""
+    if count < 0:
+        raise UserError(f"threads must be 0 (automatic) or positive, got {count}")
+    if count:
+        import torch
+
+        torch.set_num_threads(count)
