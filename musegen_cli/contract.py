@@ -38,7 +38,7 @@ class GenerateRequest:
     count: int
     seed: int
     prime: str | None = None  # ABC text to continue
-    max_bars: int | None = None
+    max_bars: int | None = None  # bars to generate, not counting the prime's
     sampling: Mapping[str, float] = field(default_factory=dict)  # temperature, top_k, top_p
 
 
@@ -50,6 +50,9 @@ class Trainer(Protocol):
 class LoadedModel(Protocol):
     def generate(self, request: GenerateRequest) -> list[str]:
         """Generate `request.count` pieces as ABC text."""
+
+    def known_conditions(self) -> Mapping[str, tuple[str, ...]]:
+        """Valid values of the conditions whose family declares `values=None`."""
 
 
 class Sampler(Protocol):

@@ -54,7 +54,11 @@ COMMAND_NEEDS: dict[str, Capability] = {
 
 @dataclass(frozen=True)
 class Condition:
-    """One condition a family accepts, e.g. emotion with values Q1..Q4 (None: free text)."""
+    """One condition a family accepts, e.g. emotion with values Q1..Q4.
+
+    `values=None` means the valid values depend on the model (e.g. the keys seen in its
+    training data): the loaded model's `known_conditions()` then lists them.
+    """
 
     name: str
     description: str
@@ -192,6 +196,9 @@ def discover(
             log.warning("could not load plugin %s: %s", origin, exc)
             registry.load_errors[entry_point.name] = f"{type(exc).__name__}: {exc}"
             continue
+        if isinstance(family, ModelFamily) and family.name != entry_point.name:
+            # MUSEGEN_PLUGINS filters by entry-point name, --family by family name: keep them one.
+            raise PluginError(f"{origin} registers a family named {family.name!r}; name the entry point the same")
         registry.register(family, origin)
     return registry
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -16,14 +17,20 @@ from musegen_cli.registry import ModelFamily
 NAMED_CONDITIONS = ("emotion", "period", "composer", "instrumentation")
 
 
-def check_conditions(family: ModelFamily, given: dict[str, str]) -> dict[str, str]:
-    """Reject conditions the family does not accept, or values outside its list."""
+def check_conditions(
+    family: ModelFamily, given: dict[str, str], known: Mapping[str, tuple[str, ...]]
+) -> dict[str, str]:
+    """Reject conditions the family does not accept, or values outside the valid ones.
+
+    Valid values come from the family's declaration, or for model-dependent conditions
+    (`values=None`) from the loaded model's `known`.
+    """
     accepted = {c.name: c for c in family.conditions}
     for name, value in given.items():
         if name not in accepted:
             names = ", ".join(sorted(accepted)) or "none"
             raise UserError(f"the {family.name} family does not accept the condition {name!r} (it accepts: {names})")
-        values = accepted[name].values
+        values = accepted[name].values or known.get(name)
         if values is not None and value not in values:
             raise UserError(f"invalid {name} {value!r}; valid values: {', '.join(values)}")
     return given
@@ -77,15 +84,16 @@ def register(app: typer.Typer) -> None:
         given = {k: v for k, v in named.items() if v is not None}
         given.update({k: str(v) for k, v in parse_assignments(condition).items()})
         seed = choose_seed(seed)
+        loaded = family.sampler.load(info.path, prepare_device(device))
         request = GenerateRequest(
-            conditions=check_conditions(family, given),
+            conditions=check_conditions(family, given, loaded.known_conditions()),
             count=count,
             seed=seed,
             prime=read_bytes(prime).decode("utf-8", errors="replace") if prime else None,
             max_bars=bars,
             sampling={"temperature": temperature, "top_k": top_k, "top_p": top_p},
         )
-        pieces = family.sampler.load(info.path, prepare_device(device)).generate(request)
+        pieces = loaded.generate(request)
         written = []
         if output is not None:
             for index, text in enumerate(pieces, start=1):

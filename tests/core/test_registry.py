@@ -44,14 +44,19 @@ def test_fake_third_party_family_appears_in_plugins_command(monkeypatch):
 
 def test_duplicate_names_are_rejected(monkeypatch):
     with pytest.raises(PluginError, match="two plugins register the model family 'fake-family'"):
-        discover([FAKE, ep("other", "tests.fake_plugins:SAME_NAME")], environ={})
+        discover([FAKE, ep("fake-family", "tests.fake_plugins:SAME_NAME")], environ={})
 
 
 def test_duplicate_is_a_one_line_cli_error(monkeypatch):
-    install(monkeypatch, FAKE, ep("other", "tests.fake_plugins:SAME_NAME"))
+    install(monkeypatch, FAKE, ep("fake-family", "tests.fake_plugins:SAME_NAME"))
     result = CliRunner().invoke(app, ["plugins"])
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "two plugins" in result.stderr
+
+
+def test_entry_point_name_must_match_family_name():
+    with pytest.raises(PluginError, match="registers a family named 'fake-family'; name the entry point the same"):
+        discover([ep("other-name", "tests.fake_plugins:FAKE")], environ={})
 
 
 def test_unknown_family_lists_known_names():
