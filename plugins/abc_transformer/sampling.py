@@ -1,0 +1,267 @@
+"""Sampling from an abc-transformer: safe token choice and a batched, streaming generator.
+
+``stream`` yields each patch (usually one bar) as soon as every row of the batch has
+written it, so a caller can print bars while the piece is still being made. Two step
+implementations drive the same loop and draw the same random numbers, so they give
+identical pieces for the same seed:
+
+* ``_CachedSteps`` keeps keys/values at both levels: one new position per step;
+* ``_RecomputeSteps`` is the reference loop of the original implementations: it reruns
+  the whole patch prefix for every patch and the whole partial patch for every character.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from .model import AbcTransformer
+from .patches import END, EOP, PAD, encode_prompt, ends_bar, patch_text
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How to pick tokens and when to stop.
+
+    ``temperature`` 0 is greedy; ``top_k`` 0 and ``top_p`` 1 switch those filters off.
+    ``max_patches``, ``max_chars`` and ``max_bars`` bound each row's new patches,
+    characters and bars (patches ending with a bar line; in multi-voice music each
+    voice's bars count). Limits are checked at patch ends, so ``max_chars`` may be
+    overshot by up to one patch.
+    """
+
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    max_patches: int | None = None
+    max_chars: int | None = None
+    max_bars: int | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise ValueError(f"temperature must be a finite number >= 0, not {self.temperature}")
+        if self.top_k < 0:
+            raise ValueError(f"top_k must be >= 0, not {self.top_k}")
+        if not 0 <= self.top_p <= 1:
+            raise ValueError(f"top_p must be between 0 and 1, not {self.top_p}")
+        for name in ("max_patches", "max_chars", "max_bars"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1 or None, not {value}")
+
+
+def choose_tokens(logits: Tensor, config: SamplingConfig, generator: torch.Generator | None = None) -> Tensor:
+    """Pick one token per row from logits [B, V] (``-inf`` marks impossible tokens).
+
+    Scores are shifted so the best token scores exactly 0 before dividing by the
+    temperature, and both filters always keep the best token, so no temperature or
+    filter setting can produce NaN or an empty distribution.
+    """
+    logits = logits.float()
+    if config.temperature == 0:
+        return logits.argmax(-1)
+    scores = (logits - logits.amax(-1, keepdim=True)) / config.temperature
+    if config.top_k:
+        kth_best = scores.topk(min(config.top_k, scores.shape[-1]), dim=-1).values[:, -1:]
+        scores = scores.masked_fill(scores < kth_best, float("-inf"))
+    probs = scores.softmax(-1)
+    if config.top_p < 1:
+        sorted_probs, order = probs.sort(-1, descending=True)
+        mass_before = sorted_probs.cumsum(-1) - sorted_probs
+        drop_sorted = mass_before >= config.top_p
+        drop_sorted[:, 0] = False
+        probs = probs.masked_fill(torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted), 0.0)
+    return torch.multinomial(probs, 1, generator=generator)[:, 0]
+
+
+@dataclass(frozen=True)
+class PatchEvent:
+    """One patch of one row. ``finish`` is None while the row goes on, else why it stopped:
+    ``"end"`` (the model wrote the end patch; ``text`` is empty) or ``"length"`` (a limit)."""
+
+    row: int
+    text: str
+    finish: Literal["end", "length"] | None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A generated continuation (the prompt is not repeated) and why it stopped."""
+
+    text: str
+    finish: Literal["end", "length"]
+
+
+class _CachedSteps:
+    """Generation steps that keep keys/values at both levels."""
+
+    @torch.inference_mode()
+    def __init__(self, model: AbcTransformer, prompts: Tensor, lengths: Tensor, max_new: int | None) -> None:
+        self.model = model
+        room = None if max_new is None else int(lengths.max()) + max_new  # all a row can push
+        self.patch_cache = model.new_cache("patch", len(lengths), room)
+        self.char_cache = model.new_cache("char", len(lengths))
+        self.states = model.prefill(prompts, lengths, self.patch_cache)
+
+    @torch.inference_mode()
+    def push(self, patch: Tensor) -> None:
+        self.states = self.model.push_patch(patch, self.patch_cache)
+
+    @torch.inference_mode()
+    def first_char(self) -> Tensor:
+        return self.model.first_char(self.states, self.char_cache)
+
+    @torch.inference_mode()
+    def next_char(self, tokens: Tensor) -> Tensor:
+        return self.model.next_char(tokens, self.char_cache)
+
+    @torch.inference_mode()
+    def keep(self, rows: Tensor) -> None:
+        self.patch_cache.keep(rows)
+        self.char_cache.keep(rows)
+        self.states = self.states[rows]
+
+
+class _RecomputeSteps:
+    """Reference steps without caches: every patch reruns the prefix, every character the patch."""
+
+    @torch.inference_mode()
+    def __init__(self, model: AbcTransformer, prompts: Tensor, lengths: Tensor) -> None:
+        self.model = model
+        self.patches = torch.full(
+            (len(lengths), model.config.max_patches, prompts.shape[2]), PAD, device=prompts.device
+        )
+        self.patches[:, : prompts.shape[1]] = prompts
+        self.lengths = lengths.clone()
+        self.rows = torch.arange(len(lengths), device=lengths.device)
+        self._update_states()
+
+    def _update_states(self) -> None:
+        hidden = self.model.patch_states(self.patches[:, : int(self.lengths.max())])
+        self.states = hidden[self.rows, self.lengths - 1]
+
+    @torch.inference_mode()
+    def push(self, patch: Tensor) -> None:
+        self.patches[self.rows, self.lengths] = patch
+        self.lengths += 1
+        self._update_states()
+
+    @torch.inference_mode()
+    def first_char(self) -> Tensor:
+        self.chars = torch.empty(len(self.lengths), 0, dtype=torch.long, device=self.patches.device)
+        return self.model.char_logits(self.states, self.chars)[:, -1]
+
+    @torch.inference_mode()
+    def next_char(self, tokens: Tensor) -> Tensor:
+        self.chars = torch.cat((self.chars, tokens[:, None]), dim=1)
+        return self.model.char_logits(self.states, self.chars)[:, -1]
+
+    @torch.inference_mode()
+    def keep(self, rows: Tensor) -> None:
+        self.patches, self.lengths, self.states = self.patches[rows], self.lengths[rows], self.states[rows]
+        self.rows = torch.arange(len(rows), device=rows.device)
+
+
+def _spell_patch(steps: _CachedSteps | _RecomputeSteps, forced: Tensor, n_forced: Tensor,
+                 config: SamplingConfig, generator: torch.Generator | None) -> Tensor:
+    """Write one patch [B, S] per row, character by character; the first ``n_forced``
+    characters of each row are copied from ``forced`` (an unfinished prompt patch)."""
+    batch, size = forced.shape
+    patch = torch.full((batch, size), PAD, device=forced.device)
+    done = torch.zeros(batch, dtype=torch.bool, device=forced.device)
+    logits = steps.first_char()
+    for i in range(size):
+        tokens = choose_tokens(logits, config, generator)
+        tokens = torch.where(n_forced > i, forced[:, i], tokens).masked_fill(done, PAD)
+        patch[:, i] = tokens
+        done |= (tokens == EOP) | (tokens == END)
+        if i == size - 1 or bool(done.all()):
+            break
+        logits = steps.next_char(tokens)
+    return patch
+
+
+def stream(model: AbcTransformer, prompts: Sequence[str], config: SamplingConfig = SamplingConfig(),
+           generator: torch.Generator | None = None, use_cache: bool = True) -> Iterator[PatchEvent]:
+    """Continue every prompt, yielding patches as they are written.
+
+    Prompts may differ in length; an empty prompt starts a piece from scratch. Each row
+    ends with one event whose ``finish`` is set. ``generator`` (on the model's device)
+    makes the result reproducible; ``use_cache=False`` runs the slow reference loop.
+    """
+    if model.training:
+        raise ValueError("sampling needs the model in eval mode (call model.eval())")
+    if not prompts:
+        raise ValueError("no prompts given (use [''] to start one piece from scratch)")
+    size, context = model.config.patch_size, model.config.max_patches
+    device = model.char_embed.weight.device
+    encoded = [encode_prompt(p, size) for p in prompts]
+    lengths = torch.tensor([len(patches) for patches, _ in encoded], device=device)
+    if int(lengths.max()) >= context:
+        raise ValueError(f"a prompt fills {int(lengths.max())} patches; the model reads at most {context}")
+    return _run(model, encoded, lengths, config, generator, use_cache)
+
+
+def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]], lengths: Tensor,
+         config: SamplingConfig, generator: torch.Generator | None, use_cache: bool) -> Iterator[PatchEvent]:
+    size, context = model.config.patch_size, model.config.max_patches
+    device = lengths.device
+    batch = torch.full((len(encoded), int(lengths.max()), size), PAD, device=device)
+    forced = torch.full((len(encoded), size), PAD, device=device)
+    for row, (patches, open_chars) in enumerate(encoded):
+        batch[row, : len(patches)] = torch.tensor(patches)
+        forced[row, : len(open_chars)] = torch.tensor(open_chars, dtype=torch.long)
+    n_forced = torch.tensor([len(chars) for _, chars in encoded], device=device)
+
+    steps = (_CachedSteps(model, batch, lengths, config.max_patches) if use_cache
+             else _RecomputeSteps(model, batch, lengths))
+    active = list(range(len(encoded)))
+    prompt_patches = lengths.tolist()
+    n_patches, n_chars, n_bars = [0] * len(encoded), [0] * len(encoded), [0] * len(encoded)
+    while True:
+        patch = _spell_patch(steps, forced, n_forced, config, generator)
+        keep = []
+        for i, row in enumerate(active):
+            ids = patch[i].tolist()
+            if ids[0] == END:
+                yield PatchEvent(row, "", "end")
+                continue
+            text = patch_text(ids)[int(n_forced[i]) :]
+            n_patches[row] += 1
+            n_chars[row] += len(text)
+            n_bars[row] += ends_bar(text)
+            at_limit = (
+                prompt_patches[row] + n_patches[row] >= context
+                or (config.max_patches is not None and n_patches[row] >= config.max_patches)
+                or (config.max_chars is not None and n_chars[row] >= config.max_chars)
+                or (config.max_bars is not None and n_bars[row] >= config.max_bars)
+            )
+            yield PatchEvent(row, text, "length" if at_limit else None)
+            if not at_limit:
+                keep.append(i)
+        if not keep:
+            return
+        if len(keep) < len(active):
+            rows = torch.tensor(keep, device=device)
+            steps.keep(rows)
+            patch, forced = patch[rows], forced[rows]
+            active = [active[i] for i in keep]
+        n_forced = torch.zeros(len(active), dtype=torch.long, device=device)
+        steps.push(patch)
+
+
+def generate(model: AbcTransformer, prompts: Sequence[str], config: SamplingConfig = SamplingConfig(),
+             generator: torch.Generator | None = None, use_cache: bool = True) -> list[Completion]:
+    """Continue every prompt to its end or a limit; see ``stream``."""
+    texts: list[list[str]] = [[] for _ in prompts]
+    finish: list[Literal["end", "length"]] = ["length"] * len(prompts)
+    for event in stream(model, prompts, config, generator, use_cache):
+        texts[event.row].append(event.text)
+        if event.finish:
+            finish[event.row] = event.finish
+    return [Completion("".join(parts), why) for parts, why in zip(texts, finish)]

@@ -1,0 +1,157 @@
+from dataclasses import replace
+
+import pytest
+import torch
+
+from musegen_plugins.abc_transformer.model import PRESETS, AbcTransformer
+from musegen_plugins.abc_transformer.patches import END, TEXT_IDS, encode
+from musegen_plugins.abc_transformer.sampling import SamplingConfig, choose_tokens, generate, stream
+
+PROMPTS = ["X:1\nT:Reel\nM:4/4\nL:1/8\nK:D\n|:A2FA DAFA|", "", "X:2\nK:G\n"]
+
+
+def _rigged_model(token: int) -> AbcTransformer:
+    """A model whose character decoder always prefers ``token`` (where the grammar allows it)."""
+    torch.manual_seed(0)
+    model = AbcTransformer(PRESETS["debug"]).eval()
+    with torch.no_grad():
+        model.char_decoder.norm.weight.zero_()
+        model.char_decoder.norm.bias.fill_(1.0)
+        model.head.weight.zero_()
+        model.head.weight[token] = 1.0
+    return model
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        SamplingConfig(temperature=0),
+        SamplingConfig(temperature=1e-8),
+        SamplingConfig(temperature=1e-45),
+        SamplingConfig(temperature=1e4),
+        SamplingConfig(top_p=0.0),
+        SamplingConfig(top_p=1e-9),
+        SamplingConfig(top_k=1),
+        SamplingConfig(top_k=10_000, top_p=0.5, temperature=3.0),
+    ],
+)
+def test_choose_tokens_is_safe(config):
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(64, 128, generator=generator) * 30
+    logits[:, :40] = float("-inf")  # impossible tokens, as the grammar mask makes them
+    logits[0, 50:] = 7.0  # a row of ties
+    for _ in range(5):
+        tokens = choose_tokens(logits, config, generator)
+        assert torch.isfinite(logits.gather(1, tokens[:, None])).all()
+    greedy = config.temperature <= 1e-8 or config.top_k == 1 or config.top_p <= 1e-9
+    if greedy:
+        assert (tokens[1:] == logits[1:].argmax(-1)).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"temperature": -1}, {"temperature": float("nan")}, {"temperature": float("inf")},
+               {"top_k": -1}, {"top_p": 1.5}, {"max_patches": 0}, {"max_chars": 0}, {"max_bars": 0}]
+)
+def test_sampling_config_rejects_bad_values(kwargs):
+    with pytest.raises(ValueError):
+        SamplingConfig(**kwargs)
+
+
+@pytest.mark.parametrize("prompts", [PROMPTS[:1], PROMPTS], ids=["batch1", "batch3"])
+def test_cached_and_uncached_generation_agree(prompts):
+    torch.manual_seed(0)
+    model = AbcTransformer(replace(PRESETS["debug"], max_patches=24)).eval()
+    config = SamplingConfig(temperature=1.5, top_k=60, top_p=0.95)
+    results = [
+        generate(model, prompts, config, torch.Generator().manual_seed(7), use_cache=cache)
+        for cache in (True, False)
+    ]
+    assert results[0] == results[1]
+    assert all(r.finish in ("end", "length") for r in results[0])
+    # Rows of different prompt lengths reach the context limit after different numbers of patches.
+    if len(prompts) > 1:
+        assert len({len(r.text) for r in results[0]}) > 1
+
+
+def test_generated_text_stays_in_alphabet(tiny_model):
+    for config in (SamplingConfig(temperature=1e4, max_patches=20), SamplingConfig(temperature=0, max_patches=20)):
+        for result in generate(tiny_model, PROMPTS, config, torch.Generator().manual_seed(0)):
+            assert all(ord(c) in TEXT_IDS for c in result.text)
+
+
+def test_stops_at_end_patch():
+    model = _rigged_model(END)
+    results = generate(model, PROMPTS, SamplingConfig(temperature=0))
+    assert [(r.text, r.finish) for r in results] == [("", "end")] * 3
+
+
+def test_respects_patch_char_and_context_limits():
+    model = _rigged_model(ord("a"))  # never closes a patch, never ends the piece
+    by_patches = generate(model, PROMPTS, SamplingConfig(temperature=0, max_patches=5))
+    # The first prompt's last patch already holds 12 characters, so its first new patch adds 4.
+    assert [r.text for r in by_patches] == ["a" * (4 + 16 * 4), "a" * 16 * 5, "a" * 16 * 5]
+    assert {r.finish for r in by_patches} == {"length"}
+
+    by_chars = generate(model, [""], SamplingConfig(temperature=0, max_chars=40))
+    assert by_chars[0].text == "a" * 48  # checked at patch ends
+
+    context = model.config.max_patches
+    prompt_patches = len(encode(PROMPTS[2], 16, add_end=False))
+    by_context = generate(model, PROMPTS[2:], SamplingConfig(temperature=0))
+    assert by_context[0].text == "a" * 16 * (context - prompt_patches) and by_context[0].finish == "length"
+
+
+def test_respects_bar_limit():
+    model = _rigged_model(ord("|"))  # every patch is full of bar lines
+    result = generate(model, ["X:1\nK:G\n"], SamplingConfig(temperature=0, max_bars=3))[0]
+    assert (result.text, result.finish) == ("|" * 16 * 3, "length")
+
+
+def test_unfinished_prompt_patch_is_continued():
+    model = _rigged_model(ord("a"))
+    first = next(stream(model, ["X:1\nK:G\nGAB"], SamplingConfig(temperature=0, max_patches=1)))
+    assert first.text == "a" * 13  # the patch already held "GAB"
+
+
+def test_stream_yields_patches_in_order(tiny_model):
+    config = SamplingConfig(max_patches=6)
+    events = list(stream(tiny_model, PROMPTS, config, torch.Generator().manual_seed(3)))
+    results = generate(tiny_model, PROMPTS, config, torch.Generator().manual_seed(3))
+    for row, result in enumerate(results):
+        mine = [e for e in events if e.row == row]
+        assert "".join(e.text for e in mine) == result.text
+        assert all(e.finish is None for e in mine[:-1]) and mine[-1].finish == result.finish
+
+
+def test_stream_rejects_bad_requests(tiny_model):
+    with pytest.raises(ValueError, match="patches"):
+        stream(tiny_model, ["X:1\n" * 300])
+    with pytest.raises(ValueError, match="prompts"):
+        stream(tiny_model, [])
+    with pytest.raises(ValueError, match="eval"):
+        stream(tiny_model.train(), [""])
+
+
+def test_bf16_generation_is_valid(tiny_model):
+    model = tiny_model.to(torch.bfloat16)
+    for result in generate(model, PROMPTS, SamplingConfig(max_patches=8), torch.Generator().manual_seed(0)):
+        assert all(ord(c) in TEXT_IDS for c in result.text)
+
+
+def test_tiny_model_overfits_one_tune():
+    tune = "X:1\nT:Tiny\nM:2/4\nK:G\n|:GA Bc|d2 B2|cA FA|G4:|\n"
+    torch.manual_seed(0)
+    model = AbcTransformer(replace(PRESETS["debug"], patch_hidden=64, char_hidden=64))
+    patches = torch.tensor([encode(tune, 16)])
+    mask = torch.ones(patches.shape[:2])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(300):
+        loss = model(patches, mask)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.05
+    result = generate(model.eval(), [""], SamplingConfig(temperature=0))[0]
+    assert (result.text, result.finish) == (tune, "end")
+    completion = generate(model, ["X:1\nT:Tiny\nM:2/4\nK:G\n|:GA B"], SamplingConfig(temperature=0))[0]
+    assert completion.text == "c|d2 B2|cA FA|G4:|\n"
