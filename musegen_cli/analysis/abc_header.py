@@ -1,0 +1,146 @@
+"""Declared title, key, mode and tempo of one ABC tune, read from its text.
+
+Follows the ABC 2.1 standard rather than music21's reader, which ignores inline `[K:]`
+fields, reads `K:none` as C major and takes the legacy `Q:120` as quarter notes:
+
+- `K:` tonic plus an optional mode matched on its first three letters, case-insensitively
+  (`Dmix`, `Ador`, `C dorian`, `F#m`, `EM` is E minor as the standard says); accidentals,
+  `exp` and clef words after it are ignored. `K:none` and the bagpipe keys `K:HP`/`K:Hp`
+  declare no tonal centre; an unknown mode word (`K:Bn`) leaves the mode unknown.
+- `Q:` is converted to quarter notes per minute: `Q:3/8=80` is 80 x 3/8 x 4 = 120 qpm;
+  several beat lengths add up (`Q:1/4 3/8=40`); quoted text is ignored; the legacy bare
+  `Q:120` counts beats of the unit length `L:` (default 1/16 when the meter is below 3/4,
+  else 1/8), so with L:1/8 it is 120 x 1/8 x 4 = 60 qpm. Text alone (`Q:"Allegro"`) is no tempo.
+- The header ends at the first `K:`; later `K:` lines and inline `[K:...]` fields are key
+  changes, the last of which is the key in force at the end.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from musegen_cli.analysis.declared import Declared, DeclaredKey
+from musegen_cli.analysis.modes import canonical_mode
+
+_FIELD = re.compile(r"^([A-Za-z]):(.*)$")
+_INLINE_KEY = re.compile(r"\[K:([^\]]*)\]")
+_TONIC = re.compile(r"([A-G])([#b]?)(.*)")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_FRACTION = re.compile(r"(\d+)/(\d+)")
+#: Words that may follow the tonic in K: without being a mode (clefs and key modifiers).
+_NOT_MODES = {"exp", "bass", "treble", "alto", "tenor", "baritone", "perc", "none", "clef"}
+
+
+@dataclass(frozen=True)
+class AbcHeader:
+    """The reference number (`X:`), the unit note length (`L:` or the standard's default)
+    and the declarations of one tune."""
+
+    number: int | None
+    unit_length: Fraction
+    declared: Declared
+
+
+def parse_abc_header(text: str) -> AbcHeader:
+    """Read X:, T:, M:, L:, Q: and every K: of one tune (see the module docstring)."""
+    fields: dict[str, str] = {}
+    keys: list[DeclaredKey] = []
+    in_header = True
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = _strip_comment(raw)
+        match = _FIELD.match(line)
+        if in_header and match:
+            name, value = match.group(1), match.group(2).strip()
+            if name == "K":
+                keys.append(parse_key(value))
+                in_header = False
+            elif name in "XT":
+                fields.setdefault(name, value)  # the first title is the tune's name
+            else:
+                fields[name] = value  # a later M:, L: or Q: in the header overrides
+            continue
+        if match and match.group(1) == "K":
+            keys.append(parse_key(match.group(2)))
+        elif not in_header:
+            keys.extend(parse_key(value) for value in _INLINE_KEY.findall(line))
+    unit = _unit_length(fields.get("L"), fields.get("M"))
+    number = _NUMBER.match(fields.get("X", ""))
+    return AbcHeader(
+        number=int(number.group(0)) if number else None,
+        unit_length=unit,
+        declared=Declared(
+            title=fields.get("T") or None,
+            key=keys[0] if keys else None,
+            final_key=keys[-1] if keys else None,
+            tempo_qpm=parse_tempo(fields["Q"], unit) if "Q" in fields else None,
+        ),
+    )
+
+
+def parse_key(value: str) -> DeclaredKey:
+    """Parse the value of a K: field ("Dmix", "F#m", "C dorian", "none", "HP")."""
+    text = _strip_comment(value).strip()
+    match = _TONIC.fullmatch(text)
+    if not match or text.startswith("H"):
+        return DeclaredKey(text=text or "none")
+    tonic = match.group(1) + match.group(2)
+    words = match.group(3).split()
+    first = words[0] if words else ""
+    word = re.sub(r"[^A-Za-z].*", "", first)  # the leading letters: "min" of "min-8va"
+    if not word or "=" in first or word.lower() in _NOT_MODES:
+        return DeclaredKey(text=text, tonic=tonic, mode="major", mode_stated=False)
+    mode = canonical_mode(word)
+    return DeclaredKey(text=text, tonic=tonic, mode=mode, mode_stated=mode is not None)
+
+
+def parse_tempo(value: str, unit_length: Fraction = Fraction(1, 8)) -> float | None:
+    """Quarter notes per minute of a Q: field value; None when it gives no number."""
+    text = re.sub(r'"[^"]*"', " ", _strip_comment(value)).strip()
+    beats, equals, rate = text.rpartition("=")
+    if not equals:
+        beat = unit_length  # legacy `Q:120`: beats of the unit note length
+        rate = text
+    else:
+        fractions = _FRACTION.findall(beats)
+        legacy = re.fullmatch(r"\s*C(\d*)\s*", beats)  # ABC 1.6 `Q:C=120`, `Q:C2=120`
+        if fractions:
+            beat = sum((Fraction(int(n), int(d)) for n, d in fractions), Fraction(0))
+        elif legacy:
+            beat = unit_length * int(legacy.group(1) or 1)
+        else:
+            return None
+    number = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*", rate)
+    if not number or float(number.group(1)) <= 0 or beat <= 0:
+        return None
+    return float(number.group(1)) * float(beat) * 4
+
+
+def _unit_length(length: str | None, meter: str | None) -> Fraction:
+    """L: if given, else the standard default from the meter (1/16 below 3/4, else 1/8)."""
+    if length:
+        match = _FRACTION.search(length)
+        if match and int(match.group(2)):
+            return Fraction(int(match.group(1)), int(match.group(2)))
+    value = meter_value(meter)
+    return Fraction(1, 16) if value is not None and value < Fraction(3, 4) else Fraction(1, 8)
+
+
+def meter_value(meter: str | None) -> Fraction | None:
+    """4/4 for "C", 2/2 for "C|", the sum for "2+3/8"; None for "none" or nothing."""
+    if not meter:
+        return None
+    text = meter.strip()
+    if text in ("C", "C|"):
+        return Fraction(1)
+    match = re.fullmatch(r"\(?([\d+\s]+)\)?\s*/\s*(\d+)", text)
+    if not match or not int(match.group(2)):
+        return None
+    numerator = sum(int(part) for part in match.group(1).split("+") if part.strip())
+    return Fraction(numerator, int(match.group(2)))
+
+
+def _strip_comment(line: str) -> str:
+    """Drop a `%` comment (but not an escaped `\\%`)."""
+    return re.split(r"(?<!\\)%", line, maxsplit=1)[0]
