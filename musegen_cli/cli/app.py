@@ -90,9 +90,9 @@ def _root(
 
 
 def _register_subcommands() -> None:
-    from musegen_cli.cli import config, generate, models, pending, plugins, train
+    from musegen_cli.cli import config, data, generate, models, pending, plugins, train
 
-    for module in (train, generate, pending, models, plugins, config):
+    for module in (train, generate, pending, data, models, plugins, config):
         module.register(app)
     for optional in ("convert", "score"):
         try:

@@ -1,0 +1,1 @@
+"""Training data: corpora (music21's bundled corpus, user folders), cleaning, labels, splits."""

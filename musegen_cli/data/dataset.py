@@ -1,0 +1,111 @@
+"""Building a clean, deduplicated, labelled ABC dataset with deterministic splits.
+
+The output folder holds `train.jsonl`, `valid.jsonl`, `test.jsonl` (one piece per line: id,
+collection, source, clean ABC, labels) and `manifest.json` (counts, file hashes, licence,
+how it was built). A piece's split is decided by the hash of its notes, so the same tune
+lands in the same split however the corpus is ordered or extended, and duplicate tunes
+(same notes, any header) are kept once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from musegen_cli.data.abc_clean import body_fingerprint, clean_abc_tune
+from musegen_cli.data.sources import RawPiece
+from musegen_cli.files import atomic_write
+
+SPLITS = ("train", "valid", "test")
+#: Percent of pieces in valid and test; the rest train.
+VALID_PERCENT = 5
+TEST_PERCENT = 5
+LICENCE = (
+    "music21's bundled corpus: free for non-commercial research use only; "
+    "user-supplied music keeps its own licence"
+)
+
+
+@dataclass(frozen=True)
+class Record:
+    id: str
+    collection: str
+    source: str
+    abc: str
+    split: str
+    labels: dict[str, Any] = field(default_factory=dict)
+
+
+def split_of(fingerprint: str) -> str:
+    """Deterministic split from the piece's hash: about 90/5/5."""
+    bucket = int(fingerprint, 16) % 100
+    if bucket < TEST_PERCENT:
+        return "test"
+    if bucket < TEST_PERCENT + VALID_PERCENT:
+        return "valid"
+    return "train"
+
+
+def abc_tunes_of(piece: RawPiece) -> Iterator[tuple[str, str]]:
+    """(source, raw tune) for each tune in an ABC file; corpus files are Latin-1 or UTF-8."""
+    from musegen_cli.notation.formats import split_abc_tunes
+
+    raw = piece.path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    for index, tune in enumerate(split_abc_tunes(text), start=1):
+        yield f"{piece.path.name}#{index}", tune
+
+
+def records(
+    pieces: Iterable[RawPiece], label: Callable[[str], dict[str, Any]]
+) -> Iterator[Record]:
+    """Clean, deduplicate and label the ABC tunes of `pieces`."""
+    seen: set[str] = set()
+    for piece in pieces:
+        if piece.path.suffix.lower() != ".abc":
+            continue
+        for source, tune in abc_tunes_of(piece):
+            clean = clean_abc_tune(tune)
+            if clean is None:
+                continue
+            fingerprint = body_fingerprint(clean)
+            if fingerprint in seen:
+                continue
+            seen.add(fingerprint)
+            labels = {**piece.metadata, **label(clean)}
+            yield Record(fingerprint, piece.collection, source, clean, split_of(fingerprint), labels)
+
+
+def write_dataset(records_: Iterable[Record], out: Path, *, command: str) -> dict[str, Any]:
+    """Write the split files and the manifest; return the manifest."""
+    lines: dict[str, list[str]] = {split: [] for split in SPLITS}
+    by_collection: Counter[str] = Counter()
+    by_quadrant: Counter[str] = Counter()
+    for record in records_:
+        lines[record.split].append(json.dumps(asdict(record), ensure_ascii=False, sort_keys=True))
+        by_collection[record.collection] += 1
+        by_quadrant[str(record.labels.get("quadrant"))] += 1
+    files = {}
+    for split, rows in lines.items():
+        payload = "".join(row + "\n" for row in sorted(rows))
+        atomic_write(out / f"{split}.jsonl", payload)
+        files[f"{split}.jsonl"] = {"pieces": len(rows), "sha256": hashlib.sha256(payload.encode()).hexdigest()}
+    manifest = {
+        "pieces": sum(len(rows) for rows in lines.values()),
+        "files": files,
+        "collections": dict(sorted(by_collection.items())),
+        "quadrants": dict(sorted(by_quadrant.items())),
+        "licence": LICENCE,
+        "command": command,
+    }
+    manifest["hash"] = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
+    atomic_write(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    return manifest
