@@ -1,0 +1,68 @@
+"""The abc-transformer as a musegen model family: ``FAMILY``, found through the entry point
+``abc-transformer = "musegen_plugins.abc_transformer.family:FAMILY"``.
+
+This module imports no torch (``musegen plugins`` and ``--help`` stay fast): each slot is a
+thin object whose methods import ``training`` or ``inference`` when called.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from musegen_cli.registry import ModelFamily
+
+from .conditions import CONDITIONS
+
+if TYPE_CHECKING:
+    import torch
+
+    from musegen_cli.contract import ProgressCallback, TrainRequest
+
+NAME = "abc-transformer"
+
+#: One line per preset of ``model.PRESETS`` (a test checks the two agree).
+PRESET_SUMMARIES: dict[str, str] = {
+    "debug": "tiny random weights for tests (32 wide, 2+1 layers, 256 patches)",
+    "small": "about 6M parameters (256/192 wide, 6+2 layers, 512 patches): CPU-trainable",
+    "notagen-small": "NotaGen small shape (768 wide, 12+3 layers, 2048 patches)",
+    "notagen-medium": "NotaGen medium shape (1024 wide, 16+3 layers, 2048 patches)",
+    "notagen-large": "NotaGen large shape (1280 wide, 20+6 layers, 1024 patches)",
+}
+
+
+class Trainer:
+    """``musegen train --family abc-transformer``: see ``training`` for the options."""
+
+    def train(self, request: TrainRequest, on_progress: ProgressCallback) -> Path:
+        from .training import train
+
+        return train(request, on_progress)
+
+
+class Sampler:
+    def load(self, model_dir: Path, device: torch.device | str = "cpu") -> Any:
+        from .inference import load
+
+        return load(model_dir, device)
+
+
+class LogProbability:
+    """Summed token log-probabilities of pieces under conditions (for ``musegen dpo``)."""
+
+    def log_prob(self, model: Any, pieces: list[str], conditions: list[dict[str, str]]) -> list[float]:
+        from .inference import log_prob
+
+        return log_prob(model, pieces, conditions)
+
+
+FAMILY = ModelFamily(
+    name=NAME,
+    description="Bar-patch + character hierarchical transformer over ABC text (TunesFormer/EMusicGen, NotaGen).",
+    version="0.1.0",
+    trainer=Trainer(),
+    sampler=Sampler(),
+    conditions=CONDITIONS,
+    log_probability=LogProbability(),
+    presets=PRESET_SUMMARIES,
+)

@@ -1,0 +1,116 @@
+"""Using a trained abc-transformer: load a model directory, generate under conditions, score.
+
+``load(model_dir, device)`` gives an ``AbcModel``, the loaded model of musegen's contract
+(``generate`` and ``known_conditions``). ``log_prob`` sums token log-probabilities of
+pieces under conditions, for preference training (DPO).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import torch
+
+from musegen_cli.contract import GenerateRequest
+from musegen_cli.errors import UserError
+from musegen_cli.model_dir import load_weights, read_manifest
+
+from . import conditions as cond
+from .model import AbcTransformer, ModelConfig
+from .patches import PAD, encode
+from .sampling import SamplingConfig, generate
+
+FAMILY_NAME = "abc-transformer"
+
+
+class AbcModel:
+    """A loaded abc-transformer (eval mode, on one device) and the conditions it was trained on."""
+
+    def __init__(self, model: AbcTransformer, condition_values: Mapping[str, Sequence[str]]) -> None:
+        self.model = model.eval()
+        self.condition_values = {name: tuple(values) for name, values in condition_values.items()}
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.char_embed.weight.device
+
+    def known_conditions(self) -> dict[str, tuple[str, ...]]:
+        """Values seen in training for the conditions declared without a fixed vocabulary
+        (a condition the training data never had is left out)."""
+        open_names = [c.name for c in cond.CONDITIONS if c.values is None]
+        return {name: self.condition_values[name] for name in open_names if self.condition_values.get(name)}
+
+    def generate(self, request: GenerateRequest) -> list[str]:
+        conditions = cond.check(request.conditions, self.known_conditions())
+        text = cond.prompt(conditions, request.prime)
+        room = self.model.config.max_patches - len(encode(text, self.model.config.patch_size, add_end=False))
+        if room < 1:
+            raise UserError(f"the prime is too long for this model ({self.model.config.max_patches} patches at most)")
+        sampling = SamplingConfig(
+            temperature=float(request.sampling.get("temperature", 1.0)),
+            top_k=int(request.sampling.get("top_k", 0)),
+            top_p=float(request.sampling.get("top_p", 1.0)),
+            max_bars=request.max_bars,
+            max_patches=room,
+        )
+        generator = torch.Generator(self.device).manual_seed(request.seed)
+        completions = generate(self.model, [text] * request.count, sampling, generator)
+        pieces = []
+        for index, completion in enumerate(completions, start=1):
+            body = cond.strip_condition_lines(text + completion.text)
+            pieces.append((f"X:{index}\n" + body.split("\n", 1)[1]) if body.startswith("X:") else body)
+        return pieces
+
+
+def load(model_dir: Path | str, device: torch.device | str = "cpu") -> AbcModel:
+    """Load a model directory written by the abc-transformer trainer."""
+    path = Path(model_dir)
+    manifest = read_manifest(path)
+    if manifest["family"] != FAMILY_NAME:
+        raise UserError(f"{path} holds a {manifest['family']!r} model, not an abc-transformer")
+    try:
+        config = ModelConfig(**manifest["config"]["model"])
+    except (KeyError, TypeError) as exc:
+        raise UserError(f"{path}/musegen.json has no valid abc-transformer config ({exc})") from None
+    model = AbcTransformer(config)
+    try:
+        model.load_state_dict(load_weights(path, "cpu"))
+    except RuntimeError as exc:
+        raise UserError(f"{path} holds weights that do not fit its config: {str(exc).splitlines()[0]}") from None
+    return AbcModel(model.to(device), manifest["config"].get("conditions", {}))
+
+
+def log_prob(model: AbcModel | Path | str, pieces: Sequence[str], conditions: Sequence[Mapping[str, str]],
+             batch_size: int = 16) -> list[float]:
+    """Summed log-probability (nats) of each piece under its conditions.
+
+    The prompt (``X:1`` and the condition lines) is context, not scored; the piece's lines
+    after its ``X:`` line and the end patch are. A piece longer than the model's context is
+    cut to it (its first ``max_patches`` patches are scored).
+    """
+    loaded = model if isinstance(model, AbcModel) else load(model)
+    if len(pieces) != len(conditions):
+        raise ValueError(f"{len(pieces)} pieces but {len(conditions)} condition sets")
+    net, size, context = loaded.model, loaded.model.config.patch_size, loaded.model.config.max_patches
+    rows, starts = [], []
+    for piece, given in zip(pieces, conditions):
+        prefix = cond.prompt(given)
+        rows.append(encode(cond.with_conditions(piece, given), size)[:context])
+        starts.append(len(encode(prefix, size, add_end=False)))
+    scores: list[float] = [0.0] * len(rows)
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+    with torch.inference_mode():
+        for begin in range(0, len(order), batch_size):
+            chunk = order[begin : begin + batch_size]
+            longest = max(len(rows[i]) for i in chunk)
+            ids = torch.full((len(chunk), longest, size), PAD, dtype=torch.long)
+            mask = torch.zeros(len(chunk), longest, dtype=torch.bool)
+            for j, i in enumerate(chunk):
+                ids[j, : len(rows[i])] = torch.tensor(rows[i])
+                mask[j, : len(rows[i])] = True
+            start = torch.tensor([starts[i] for i in chunk], device=loaded.device)
+            values = net.log_prob(ids.to(loaded.device), mask.to(loaded.device), start)
+            for j, i in enumerate(chunk):
+                scores[i] = float(values[j])
+    return scores
