@@ -1,0 +1,179 @@
+"""Converting one input (bytes in a known format) into the bytes of each output piece.
+
+A multi-tune ABC file is several pieces; every other input is one. Each piece converts on
+its own, so one bad tune does not stop the others (its error is kept with it). Writing to
+files is the caller's job: this module only produces bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from musegen_cli.errors import UserError
+from musegen_cli.notation.abc_writer import Layout
+from musegen_cli.notation.formats import one_line, parse_score, split_abc_tunes
+from musegen_cli.notation.synth import Engine
+
+if TYPE_CHECKING:
+    from music21 import stream
+
+#: Formats musegen can write, and the file extension of each.
+TARGETS = {"abc": ".abc", "musicxml": ".musicxml", "midi": ".mid", "wav": ".wav", "svg": ".svg"}
+
+
+@dataclass
+class Piece:
+    """One converted piece: a label that tells it apart within its input (the tune's X:
+    number for multi-tune ABC, else empty), its output files' bytes, or the error."""
+
+    label: str
+    outputs: list[bytes] = field(default_factory=list)
+    error: str | None = None
+
+
+def convert(
+    data: bytes, source: str, target: str, *, layout: Layout = "classic", synth: Engine = "auto"
+) -> list[Piece]:
+    """Convert `data` (in format `source`) to `target`; one Piece per tune or score.
+
+    Raises UserError when the input as a whole is unusable (empty, not text, no tunes).
+    SVG may give several outputs per piece (one per page).
+    """
+    if target not in TARGETS:
+        raise UserError(f"cannot write {target!r}; formats: {', '.join(TARGETS)}")
+    if source == "abc":
+        return _convert_abc(data, target, layout, synth)
+    score = parse_score(data, source)
+    return [Piece("", write(score, target, layout=layout, synth=synth))]
+
+
+def _convert_abc(data: bytes, target: str, layout: Layout, synth: Engine) -> list[Piece]:
+    if not data.strip():
+        raise UserError("the input is empty")
+    if b"\x00" in data[:4096]:
+        raise UserError("not valid ABC: the input is binary data, not text")
+    tunes = split_abc_tunes(data.decode("utf-8", errors="replace"))
+    labels = _tune_labels(tunes)
+    pieces = []
+    for label, tune in zip(labels, tunes):
+        try:
+            score = parse_score(tune.encode("utf-8"), "abc")
+            outputs = write(score, target, layout=layout, synth=synth, reference_number=_x_number(tune))
+            pieces.append(Piece(label, outputs))
+        except UserError as exc:
+            pieces.append(Piece(label, error=str(exc)))
+    if len(pieces) == 1:
+        pieces[0].label = ""
+    good = [p for p in pieces if p.error is None]
+    if target == "abc" and len(good) > 1:
+        joined = Piece("", [b"\n".join(p.outputs[0] for p in good)])
+        return [joined, *(p for p in pieces if p.error is not None)]
+    return pieces
+
+
+def _x_number(tune: str) -> int:
+    match = re.search(r"^X:\s*(\d+)", tune, re.MULTILINE)
+    return int(match.group(1)) if match else 1
+
+
+def _tune_labels(tunes: list[str]) -> list[str]:
+    """The X: number of each tune, or its position when X: numbers repeat."""
+    numbers = [str(_x_number(t)) for t in tunes]
+    if len(set(numbers)) == len(numbers):
+        return numbers
+    return [str(i) for i in range(1, len(tunes) + 1)]
+
+
+def write(
+    score: stream.Score,
+    target: str,
+    *,
+    layout: Layout = "classic",
+    synth: Engine = "auto",
+    reference_number: int = 1,
+) -> list[bytes]:
+    """The bytes of `score` in `target` format (a list: SVG may have several pages)."""
+    if target == "abc":
+        from musegen_cli.notation.abc_writer import score_to_abc
+
+        return [score_to_abc(score, layout, reference_number=reference_number).encode("utf-8")]
+    if target == "musicxml":
+        return [to_musicxml(score)]
+    if target == "midi":
+        return [to_midi(score)]
+    if target == "wav":
+        from musegen_cli.notation.synth import midi_to_wav
+
+        return [midi_to_wav(to_midi(score), engine=synth)]
+    from musegen_cli.notation.render import musicxml_to_svg
+
+    return musicxml_to_svg(to_musicxml(score))
+
+
+def to_musicxml(score: stream.Score) -> bytes:
+    """MusicXML bytes, via music21's exporter.
+
+    music21's exporter fills every bar shorter than its time signature with rests, which
+    moves all later notes (ABC tunes often have short bars around repeats). Marking the
+    shortfall as the measure's right padding (in place: it is true of the score) keeps
+    short bars short.
+    """
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    _mark_short_measures(score)
+    try:
+        return GeneralObjectExporter(score).parse()
+    except Exception as exc:  # music21 raises assorted types on scores it cannot notate
+        raise UserError(f"cannot write MusicXML: {one_line(exc)}") from exc
+
+
+def _mark_short_measures(score: stream.Score) -> None:
+    from music21 import stream
+
+    for measure in score.recurse().getElementsByClass(stream.Measure):
+        if measure.timeSignature is None and measure.getContextByClass("TimeSignature") is None:
+            continue
+        missing = measure.barDuration.quarterLength - measure.paddingLeft - measure.highestTime
+        if missing > 0 and not measure.paddingRight:
+            measure.paddingRight = missing
+
+
+def to_midi(score: stream.Score) -> bytes:
+    """Standard MIDI file bytes.
+
+    music21's MIDI export fails on some scores with irregular bars ("TimeSignature already
+    found"): the score then goes through MusicXML and back, which regularises the bars. It
+    also expands repeats and fails on badly formed ones: the last resort plays them once.
+    """
+    from music21.midi.translate import streamToMidiFile
+
+    attempts = (
+        lambda: score,
+        lambda: parse_score(to_musicxml(score), "musicxml"),
+        lambda: _without_repeats(parse_score(to_musicxml(score), "musicxml")),
+    )
+    problem: Exception | None = None
+    for prepare in attempts:
+        try:
+            return streamToMidiFile(prepare()).writestr()
+        except UserError:
+            raise
+        except Exception as exc:  # music21 raises assorted types here; try the next way
+            problem = exc
+    raise UserError(f"cannot write MIDI: {one_line(problem)}") from problem
+
+
+def _without_repeats(score: stream.Score) -> stream.Score:
+    """The score with repeat signs and endings removed (in place; it is a private copy)."""
+    from music21 import bar, spanner, stream
+
+    for measure in score.recurse().getElementsByClass(stream.Measure):
+        if isinstance(measure.leftBarline, bar.Repeat):
+            measure.leftBarline = None
+        if isinstance(measure.rightBarline, bar.Repeat):
+            measure.rightBarline = bar.Barline("regular")
+    for bracket in list(score.recurse().getElementsByClass(spanner.RepeatBracket)):
+        bracket.activeSite.remove(bracket)
+    return score
