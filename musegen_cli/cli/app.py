@@ -90,15 +90,9 @@ def _root(
 
 
 def _register_subcommands() -> None:
-    from musegen_cli.cli import config, data, generate, models, pending, plugins, train
+    from musegen_cli.cli import config, convert, data, generate, models, pending, plugins, score, train
 
-    for module in (train, generate, pending, data, models, plugins, config):
-        module.register(app)
-    for optional in ("convert", "score"):
-        try:
-            module = __import__(f"musegen_cli.cli.{optional}", fromlist=["register"])
-        except ModuleNotFoundError:
-            continue
+    for module in (train, generate, pending, convert, score, data, models, plugins, config):
         module.register(app)
 
 
