@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from musegen_cli.cli.options import DeviceOption, JsonFlag, SeedOption, choose_seed, prepare_device
-from musegen_cli.cli.output import console, emit_json
+from musegen_cli.cli.output import console, emit_json, warn
 from musegen_cli.errors import UserError
 from musegen_cli.registry import ModelFamily
+
+if TYPE_CHECKING:
+    from musegen_cli.generation import GeneratedPiece
 
 #: Conditions with a flag of their own; any other a family accepts goes through --condition.
 NAMED_CONDITIONS = ("emotion", "period", "composer", "instrumentation")
@@ -36,13 +39,36 @@ def check_conditions(
     return given
 
 
+def show_summary(pieces: list[GeneratedPiece], seed: int) -> None:
+    """A table of each piece's measured features on stderr (stdout stays pure ABC)."""
+    from rich.table import Table
+
+    table = Table("#", "valid", "bars", "key", "qpm", "notes/s", "pitch", "Q", title=f"seed {seed}")
+    for index, piece in enumerate(pieces, start=1):
+        f = piece.features
+        if not f.parses:
+            table.add_row(str(index), "no", "-", "-", "-", "-", "-", "-")
+            continue
+        table.add_row(
+            str(index),
+            "yes" if piece.valid else f"no ({f.bars_off_meter} bars off meter)",
+            str(f.bars),
+            f"{f.declared_key or f.analyzed_key}",
+            f"{f.tempo_qpm:.0f}",
+            f"{f.notes_per_second:.2f}",
+            f"{f.pitch_mean:.1f}",
+            str(f.quadrant),
+        )
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
     @app.command(
         "generate",
         epilog=(
             "Examples:\n\n"
             "  musegen generate --emotion Q1\n\n"
-            "  musegen generate --emotion Q3 -n 8 -o out/ --seed 7\n\n"
+            "  musegen generate --emotion Q3 -n 8 -o out/ --format abc,midi,wav --seed 7\n\n"
             "  musegen generate --period Romantic --composer Chopin --instrumentation Keyboard\n\n"
             "  musegen generate --prime start.abc --bars 16"
         ),
@@ -63,14 +89,21 @@ def register(app: typer.Typer) -> None:
         top_k: Annotated[int, typer.Option("--top-k", min=0, help="0 keeps every token.")] = 0,
         top_p: Annotated[float, typer.Option("--top-p", min=0.0, max=1.0)] = 0.95,
         output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Folder for the pieces.")] = None,
+        formats: Annotated[
+            str, typer.Option("--format", "-f", help="With -o: any of abc,musicxml,midi,wav,svg (comma-separated).")
+        ] = "abc",
+        retry_invalid: Annotated[
+            int, typer.Option("--retry-invalid", min=0, help="Resample a piece that fails its checks up to N times.")
+        ] = 0,
         seed: SeedOption = None,
         device: DeviceOption = None,
         json_output: JsonFlag = False,
     ) -> None:
-        """Generate music as ABC: on stdout, or one file per piece in -o DIR."""
+        """Generate music: ABC on stdout, or files in -o DIR; each piece is checked and measured."""
         from musegen_cli import config
         from musegen_cli.contract import GenerateRequest
-        from musegen_cli.files import atomic_write, read_bytes, write_stdout
+        from musegen_cli.files import read_bytes, write_stdout
+        from musegen_cli.generation import generate_checked, parse_formats, write_piece
         from musegen_cli.models import resolve_model
         from musegen_cli.registry import Capability, get_registry
         from musegen_cli.cli.train import parse_assignments
@@ -93,14 +126,33 @@ def register(app: typer.Typer) -> None:
             max_bars=bars,
             sampling={"temperature": temperature, "top_k": top_k, "top_p": top_p},
         )
-        pieces = loaded.generate(request)
-        written = []
+        wanted = parse_formats(formats)
+        if output is None and wanted != ["abc"]:
+            raise UserError("--format other than abc needs -o DIR")
+        pieces = generate_checked(loaded, request, retry_invalid)
+        written: list[str] = []
         if output is not None:
-            for index, text in enumerate(pieces, start=1):
-                written.append(str(atomic_write(output / f"piece-{index:03d}.abc", text.rstrip("\n") + "\n")))
+            for index, piece in enumerate(pieces, start=1):
+                files, problems = write_piece(piece.abc, output / f"piece-{index:03d}", wanted)
+                written += map(str, files)
+                for problem in problems:
+                    warn(problem)
         elif not json_output:
-            write_stdout("\n\n".join(text.rstrip("\n") for text in pieces) + "\n")
+            write_stdout("\n\n".join(piece.abc.rstrip("\n") for piece in pieces) + "\n")
         if json_output:
-            emit_json({"model": info.name, "seed": seed, "conditions": dict(given), "pieces": pieces, "files": written})
-        elif written:
-            console.print(f"Wrote {len(written)} piece(s) to {output} (seed {seed}).")
+            emit_json(
+                {
+                    "model": info.name,
+                    "seed": seed,
+                    "conditions": dict(given),
+                    "pieces": [
+                        {"abc": p.abc, "valid": p.valid, "attempts": p.attempts, "features": p.features.to_dict()}
+                        for p in pieces
+                    ],
+                    "files": written,
+                }
+            )
+            return
+        show_summary(pieces, seed)
+        if written:
+            console.print(f"Wrote {len(written)} file(s) to {output}.")

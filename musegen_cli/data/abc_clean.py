@@ -2,8 +2,8 @@
 
 Corpus ABC carries much that is not music: titles, sources, transcriber notes, fingerings and
 bowings written as annotations, lyrics, layout directives. A model should spend its capacity on
-notes, so a clean tune keeps only the fields that change what sounds (M:, L:, Q:, K:, V: and
-the rhythm R:), chord symbols, and the body with annotations, decorations and comments removed.
+notes, so a clean tune keeps only the fields that change what sounds (M:, L:, Q:, K:, V:),
+chord symbols, and the body with annotations, decorations and comments removed.
 Line breaks inside the body are layout; `\\` continuations are joined so a line is a phrase.
 """
 
@@ -13,7 +13,7 @@ import hashlib
 import re
 
 #: Header fields kept, in the order they are written back.
-KEPT_FIELDS = ("M", "L", "Q", "R", "K")
+KEPT_FIELDS = ("M", "L", "Q", "K")
 _FIELD = re.compile(r"^([A-Za-z]):(.*)$")
 _QUOTED = re.compile(r'"([^"]*)"')
 _CHORD_SYMBOL = re.compile(r"^[A-G][#b]?(m|min|maj|dim|aug|sus|add|M)?[0-9]*(/[A-G][#b]?)?$")

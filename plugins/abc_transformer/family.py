@@ -31,6 +31,17 @@ PRESET_SUMMARIES: dict[str, str] = {
 }
 
 
+#: Models shipped inside the package, one folder each (musegen.json + model.safetensors).
+BUNDLED_DIR = Path(__file__).parent / "weights"
+
+
+def bundled_models() -> dict[str, Path]:
+    """The shipped models by name; `default` is what `musegen generate` uses out of the box."""
+    if not BUNDLED_DIR.is_dir():
+        return {}
+    return {d.name: d for d in sorted(BUNDLED_DIR.iterdir()) if (d / "musegen.json").is_file()}
+
+
 class Trainer:
     """``musegen train --family abc-transformer``: see ``training`` for the options."""
 
@@ -65,4 +76,5 @@ FAMILY = ModelFamily(
     conditions=CONDITIONS,
     log_probability=LogProbability(),
     presets=PRESET_SUMMARIES,
+    bundled_models=bundled_models,
 )

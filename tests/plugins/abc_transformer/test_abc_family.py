@@ -167,3 +167,26 @@ def test_log_prob_prefers_a_training_tune_to_its_shuffled_text(abc_folder, tmp_p
     shuffled = header + "K:" + key_line + "\n" + "".join(chars)
     real, scrambled = log_prob(load(out), [tune, shuffled], [{}, {}])
     assert real > scrambled
+
+
+def test_a_bundled_model_is_the_default_for_generate(cli_model, monkeypatch, tmp_path):
+    import json
+    import shutil
+
+    from musegen_plugins.abc_transformer import family
+
+    bundled = tmp_path / "weights"
+    shutil.copytree(cli_model, bundled / "default")
+    monkeypatch.setattr(family, "BUNDLED_DIR", bundled)
+    listed = json.loads(invoke("models", "--json").stdout)
+    assert {(m["name"], m["family"], m["source"]) for m in listed} == {("default", "abc-transformer", "bundled")}
+    result = invoke("generate", "--emotion", "Q1", "--seed", "2", "--bars", "4", "--json")
+    assert result.exit_code == 0, result.output
+    (piece,) = json.loads(result.stdout)["pieces"]
+    assert piece["abc"].startswith("X:1") and "parses" in piece["features"]
+    out = tmp_path / "out"
+    files = invoke("generate", "--emotion", "Q2", "-n", "2", "--seed", "2", "--bars", "4", "-o", out, "--format", "abc,midi")
+    assert files.exit_code == 0, files.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names[0] == "piece-001.abc" and "piece-002.abc" in names
+    assert all(name.endswith((".abc", ".mid")) for name in names)

@@ -1,0 +1,92 @@
+"""Generating pieces that pass checks, and writing them in the formats asked for.
+
+Every generated piece is measured by the analyzer; it counts as valid when it parses and
+every bar's length agrees with the meter (pickups excused). `retry_invalid` resamples the
+invalid ones with fresh, deterministic seeds, so a run stays repeatable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from musegen_cli.analysis.features import PieceFeatures
+from musegen_cli.contract import GenerateRequest, LoadedModel
+from musegen_cli.errors import UserError
+from musegen_cli.files import atomic_write
+
+FORMATS = ("abc", "musicxml", "midi", "wav", "svg")
+#: Seed offset between retry rounds: far from the seeds a user would pick next.
+RETRY_SEED_STRIDE = 1_000_003
+
+
+@dataclass(frozen=True)
+class GeneratedPiece:
+    abc: str
+    features: PieceFeatures
+    attempts: int  # 1 when the first sample was kept
+
+    @property
+    def valid(self) -> bool:
+        return is_valid(self.features)
+
+
+def is_valid(features: PieceFeatures) -> bool:
+    return bool(features.parses and features.notes and features.bars_off_meter == 0)
+
+
+def check(abc: str) -> PieceFeatures:
+    from musegen_cli.analysis.features import analyze_abc
+
+    return analyze_abc(abc)
+
+
+def generate_checked(model: LoadedModel, request: GenerateRequest, retry_invalid: int = 0) -> list[GeneratedPiece]:
+    """`request.count` pieces; each invalid one is resampled up to `retry_invalid` times."""
+    pieces = [GeneratedPiece(text, check(text), 1) for text in model.generate(request)]
+    for attempt in range(1, retry_invalid + 1):
+        invalid = [i for i, piece in enumerate(pieces) if not piece.valid]
+        if not invalid:
+            break
+        retry = replace(request, count=len(invalid), seed=request.seed + attempt * RETRY_SEED_STRIDE)
+        for index, text in zip(invalid, model.generate(retry)):
+            features = check(text)
+            if is_valid(features):
+                pieces[index] = GeneratedPiece(text, features, attempt + 1)
+            else:
+                pieces[index] = replace(pieces[index], attempts=attempt + 1)
+    return pieces
+
+
+def parse_formats(spec: str) -> list[str]:
+    formats = [name.strip().lower() for name in spec.split(",") if name.strip()]
+    unknown = [name for name in formats if name not in FORMATS]
+    if unknown or not formats:
+        raise UserError(f"unknown format {unknown[0] if unknown else spec!r}; choose from {', '.join(FORMATS)}")
+    return formats
+
+
+def write_piece(abc: str, stem: Path, formats: Sequence[str]) -> tuple[list[Path], list[str]]:
+    """Write one piece as `stem.abc`, `stem.mid`, ...; returns the files written and, for an
+    invalid piece, what could not be written (its ABC is still written when asked for)."""
+    from musegen_cli.notation.conversion import TARGETS, convert
+
+    written: list[Path] = []
+    problems: list[str] = []
+    for fmt in formats:
+        if fmt == "abc":
+            written.append(atomic_write(stem.with_suffix(".abc"), abc.rstrip("\n") + "\n"))
+            continue
+        try:
+            (piece,) = convert(abc.encode("utf-8"), "abc", fmt)
+        except UserError as exc:
+            problems.append(f"{stem.name}: cannot write {fmt}: {exc}")
+            continue
+        if piece.error is not None:
+            problems.append(f"{stem.name}: cannot write {fmt}: {piece.error}")
+            continue
+        for page, data in enumerate(piece.outputs, start=1):
+            suffix = TARGETS[fmt] if len(piece.outputs) == 1 else f"-{page}{TARGETS[fmt]}"
+            written.append(atomic_write(stem.parent / f"{stem.name}{suffix}", data))
+    return written, problems

@@ -1,0 +1,57 @@
+import pytest
+
+from musegen_cli.contract import GenerateRequest
+from musegen_cli.errors import UserError
+from musegen_cli.generation import generate_checked, parse_formats, write_piece
+
+GOOD = "X:1\nM:4/4\nL:1/8\nK:G\nGABc dedB|c2A2 G4|]\n"
+OFF_METER = "X:1\nM:4/4\nL:1/8\nK:G\nGABc dedB c|c2A2 G4|]\n"  # first bar has 9 eighths
+
+
+class ScriptedModel:
+    """Returns the next scripted batch on each call and records the seeds it was given."""
+
+    def __init__(self, batches):
+        self.batches = list(batches)
+        self.seeds = []
+
+    def generate(self, request):
+        self.seeds.append(request.seed)
+        return self.batches.pop(0)[: request.count]
+
+    def known_conditions(self):
+        return {}
+
+
+def test_invalid_pieces_are_resampled_with_new_deterministic_seeds():
+    model = ScriptedModel([[GOOD, OFF_METER, OFF_METER], [OFF_METER, GOOD], [GOOD]])
+    pieces = generate_checked(model, GenerateRequest(conditions={}, count=3, seed=5), retry_invalid=3)
+    assert [p.valid for p in pieces] == [True, True, True]
+    assert [p.attempts for p in pieces] == [1, 3, 2]
+    assert model.seeds == [5, 5 + 1_000_003, 5 + 2 * 1_000_003]
+
+
+def test_without_retries_invalid_pieces_are_reported_not_hidden():
+    model = ScriptedModel([[OFF_METER]])
+    (piece,) = generate_checked(model, GenerateRequest(conditions={}, count=1, seed=1))
+    assert not piece.valid and piece.features.bars_off_meter == 1
+
+
+def test_formats_are_checked():
+    assert parse_formats("abc, MIDI") == ["abc", "midi"]
+    with pytest.raises(UserError, match="unknown format 'mp3'"):
+        parse_formats("abc,mp3")
+
+
+def test_write_piece_in_every_format(tmp_path):
+    written, problems = write_piece(GOOD, tmp_path / "piece-001", ["abc", "midi", "wav", "musicxml"])
+    assert problems == []
+    assert [p.name for p in written] == ["piece-001.abc", "piece-001.mid", "piece-001.wav", "piece-001.musicxml"]
+    assert (tmp_path / "piece-001.mid").read_bytes().startswith(b"MThd")
+    assert (tmp_path / "piece-001.wav").read_bytes()[:4] == b"RIFF"
+
+
+def test_an_unconvertible_piece_keeps_its_abc_and_says_why(tmp_path):
+    written, problems = write_piece("X:1\nABC|\n", tmp_path / "bad", ["abc", "midi"])
+    assert [p.name for p in written] == ["bad.abc"]
+    assert len(problems) == 1 and problems[0].startswith("bad: cannot write midi:")
