@@ -48,6 +48,9 @@ class Trainer(Protocol):
 
 
 class LoadedModel(Protocol):
+    """A model ready to sample. It may also offer `stream(request)`, yielding (piece index,
+    text) as text is written, which `generate` uses to print bars live to a terminal."""
+
     def generate(self, request: GenerateRequest) -> list[str]:
         """Generate `request.count` pieces as ABC text."""
 

@@ -7,7 +7,7 @@ invalid ones with fresh, deterministic seeds, so a run stays repeatable.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -57,6 +57,19 @@ def generate_checked(model: LoadedModel, request: GenerateRequest, retry_invalid
             else:
                 pieces[index] = replace(pieces[index], attempts=attempt + 1)
     return pieces
+
+
+def can_stream(model: LoadedModel) -> bool:
+    return callable(getattr(model, "stream", None))
+
+
+def generate_streaming(model: LoadedModel, request: GenerateRequest, write: Callable[[str], None]) -> GeneratedPiece:
+    """One piece whose text goes to `write` bar by bar as the model writes it."""
+    text = ""
+    for _row, fragment in model.stream(request):  # type: ignore[attr-defined]
+        write(fragment)
+        text += fragment
+    return GeneratedPiece(text, check(text), 1)
 
 
 def parse_formats(spec: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -103,7 +104,13 @@ def register(app: typer.Typer) -> None:
         from musegen_cli import config
         from musegen_cli.contract import GenerateRequest
         from musegen_cli.files import read_bytes, write_stdout
-        from musegen_cli.generation import generate_checked, parse_formats, write_piece
+        from musegen_cli.generation import (
+            can_stream,
+            generate_checked,
+            generate_streaming,
+            parse_formats,
+            write_piece,
+        )
         from musegen_cli.models import resolve_model
         from musegen_cli.registry import Capability, get_registry
         from musegen_cli.cli.train import parse_assignments
@@ -129,7 +136,13 @@ def register(app: typer.Typer) -> None:
         wanted = parse_formats(formats)
         if output is None and wanted != ["abc"]:
             raise UserError("--format other than abc needs -o DIR")
-        pieces = generate_checked(loaded, request, retry_invalid)
+        live = count == 1 and output is None and not json_output and retry_invalid == 0
+        live = live and sys.stdout.isatty() and can_stream(loaded)
+        if live:
+            pieces = [generate_streaming(loaded, request, lambda text: (sys.stdout.write(text), sys.stdout.flush()))]
+            sys.stdout.write("\n")
+        else:
+            pieces = generate_checked(loaded, request, retry_invalid)
         written: list[str] = []
         if output is not None:
             for index, piece in enumerate(pieces, start=1):
@@ -137,7 +150,7 @@ def register(app: typer.Typer) -> None:
                 written += map(str, files)
                 for problem in problems:
                     warn(problem)
-        elif not json_output:
+        elif not json_output and not live:
             write_stdout("\n\n".join(piece.abc.rstrip("\n") for piece in pieces) + "\n")
         if json_output:
             emit_json(

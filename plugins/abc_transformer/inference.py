@@ -7,7 +7,7 @@ pieces under conditions, for preference training (DPO).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -19,7 +19,7 @@ from musegen_cli.model_dir import load_weights, read_manifest
 from . import conditions as cond
 from .model import AbcTransformer, ModelConfig
 from .patches import PAD, encode
-from .sampling import SamplingConfig, generate
+from .sampling import SamplingConfig, stream
 
 FAMILY_NAME = "abc-transformer"
 
@@ -42,6 +42,14 @@ class AbcModel:
         return {name: self.condition_values[name] for name in open_names if self.condition_values.get(name)}
 
     def generate(self, request: GenerateRequest) -> list[str]:
+        texts = [""] * request.count
+        for row, fragment in self.stream(request):
+            texts[row] += fragment
+        return [cond.strip_condition_lines(text) for text in texts]
+
+    def stream(self, request: GenerateRequest) -> Iterator[tuple[int, str]]:
+        """(piece index, text) as the text is written: first each piece's header (the prompt
+        without its condition lines, numbered X:1..n), then its patches, bar by bar."""
         conditions = cond.check(request.conditions, self.known_conditions())
         text = cond.prompt(conditions, request.prime)
         room = self.model.config.max_patches - len(encode(text, self.model.config.patch_size, add_end=False))
@@ -54,13 +62,14 @@ class AbcModel:
             max_bars=request.max_bars,
             max_patches=room,
         )
+        header = cond.strip_condition_lines(text)
+        header = header.split("\n", 1)[1] if header.startswith("X:") else header
+        for row in range(request.count):
+            yield row, f"X:{row + 1}\n{header}"
         generator = torch.Generator(self.device).manual_seed(request.seed)
-        completions = generate(self.model, [text] * request.count, sampling, generator)
-        pieces = []
-        for index, completion in enumerate(completions, start=1):
-            body = cond.strip_condition_lines(text + completion.text)
-            pieces.append((f"X:{index}\n" + body.split("\n", 1)[1]) if body.startswith("X:") else body)
-        return pieces
+        for event in stream(self.model, [text] * request.count, sampling, generator):
+            if event.text:
+                yield event.row, event.text
 
 
 def load(model_dir: Path | str, device: torch.device | str = "cpu") -> AbcModel:

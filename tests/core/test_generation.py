@@ -55,3 +55,19 @@ def test_an_unconvertible_piece_keeps_its_abc_and_says_why(tmp_path):
     written, problems = write_piece("X:1\nABC|\n", tmp_path / "bad", ["abc", "midi"])
     assert [p.name for p in written] == ["bad.abc"]
     assert len(problems) == 1 and problems[0].startswith("bad: cannot write midi:")
+
+
+def test_streaming_passes_text_on_as_it_comes_and_checks_the_whole():
+    from musegen_cli.generation import can_stream, generate_streaming
+
+    class Streamer(ScriptedModel):
+        def stream(self, request):
+            yield 0, "X:1\nM:4/4\nL:1/8\nK:G\n"
+            yield 0, "GABc dedB|"
+            yield 0, "c2A2 G4|]\n"
+
+    seen = []
+    model = Streamer([])
+    assert can_stream(model) and not can_stream(ScriptedModel([]))
+    piece = generate_streaming(model, GenerateRequest(conditions={}, count=1, seed=1), seen.append)
+    assert len(seen) == 3 and piece.abc == "".join(seen) == GOOD and piece.valid

@@ -190,3 +190,16 @@ def test_a_bundled_model_is_the_default_for_generate(cli_model, monkeypatch, tmp
     names = sorted(p.name for p in out.iterdir())
     assert names[0] == "piece-001.abc" and "piece-002.abc" in names
     assert all(name.endswith((".abc", ".mid")) for name in names)
+
+
+def test_stream_yields_the_header_then_bars_and_matches_generate(cli_model):
+    from musegen_cli.contract import GenerateRequest
+    from musegen_plugins.abc_transformer.conditions import strip_condition_lines
+    from musegen_plugins.abc_transformer.inference import load
+
+    model = load(cli_model)
+    request = GenerateRequest(conditions={"emotion": "Q1"}, count=1, seed=4, max_bars=4)
+    fragments = [text for _row, text in model.stream(request)]
+    assert fragments[0].startswith("X:1\n") and "%emotion" not in fragments[0]
+    assert len(fragments) > 2
+    assert model.generate(request) == [strip_condition_lines("".join(fragments))]
