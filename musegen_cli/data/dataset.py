@@ -39,6 +39,9 @@ class Record:
     abc: str
     split: str
     labels: dict[str, Any] = field(default_factory=dict)
+    #: For augmented copies: the id of the piece they were made from, and how (see `augment`).
+    derived_from: str | None = None
+    augmentation: str | None = None
 
 
 def split_of(fingerprint: str) -> str:
@@ -84,7 +87,9 @@ def records(
             yield Record(fingerprint, piece.collection, source, clean, split_of(fingerprint), labels)
 
 
-def write_dataset(records_: Iterable[Record], out: Path, *, command: str) -> dict[str, Any]:
+def write_dataset(
+    records_: Iterable[Record], out: Path, *, command: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Write the split files and the manifest; return the manifest."""
     lines: dict[str, list[str]] = {split: [] for split in SPLITS}
     by_collection: Counter[str] = Counter()
@@ -105,6 +110,7 @@ def write_dataset(records_: Iterable[Record], out: Path, *, command: str) -> dic
         "quadrants": dict(sorted(by_quadrant.items())),
         "licence": LICENCE,
         "command": command,
+        **(extra or {}),
     }
     manifest["hash"] = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
     atomic_write(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")

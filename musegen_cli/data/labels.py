@@ -2,9 +2,22 @@
 
 The labels are the conditions a generator is trained on: emotion quadrant and its parts as
 EMusicGen controls them (mode, tempo, register), meter and key. Tempo here means density as
-heard: `fast` when notes per second exceed the analyzer's arousal threshold. A tune with no
-Q: field is measured at the analyzer's default 120 quarter notes per minute, and its label
-says so (`tempo_source: default`), so a later balancing step can treat those separately.
+heard: `fast` when notes per second exceed the analyzer's arousal threshold.
+
+Arousal without a tempo. Most corpus tunes (about 11,750 of 12,978) have no Q: field. Such a
+tune is measured at the analyzer's default of 120 quarter notes per minute (the default of
+MIDI, abc2midi and music21, so it is also the speed at which our own MIDI/WAV output plays
+it), and its labels say so with `tempo_source: default`; `tempo_source: declared` marks a
+measured tempo. Arousal (and `tempo_band`) is then a statement about the notation, not about a
+performance: notes per written quarter at a nominal 120 qpm, with register breaking near-ties
+(`analysis.emotion`). The threshold is the corpus median under that same convention, so high
+and low arousal split the corpus evenly. A reel and a slow air with the same note values get
+the same label; we accept that rather than guess tempi from genre. Consumers that want only
+measured arousal filter on `tempo_source == "declared"`; augmentation keeps the parent's Q:
+(or its absence), so a copy's `tempo_source` is its parent's.
+
+Scores add `composer`, `period` (from the corpus folder, `sources.COMPOSERS`) and
+`instrumentation` (from part names, `data.scores`) before these analyzer labels.
 """
 
 from __future__ import annotations

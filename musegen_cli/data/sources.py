@@ -85,6 +85,12 @@ def corpus_scores() -> Iterator[RawPiece]:
                 yield RawPiece(path, folder, {"composer": composer, "period": period})
 
 
+def corpus_all() -> Iterator[RawPiece]:
+    """The folk collections, then the composer folders."""
+    yield from corpus_folk()
+    yield from corpus_scores()
+
+
 def user_folder(folder: Path) -> Iterator[RawPiece]:
     """Every music file under a user's folder; the collection is the folder's name."""
     files = [folder] if folder.is_file() else sorted(folder.rglob("*"))
