@@ -28,6 +28,19 @@ from musegen_cli.analysis import emotion
 from musegen_cli.analysis.features import PieceFeatures
 
 
+#: ABC's short mode names (K:Ador, K:Em); major is the bare tonic.
+_ABC_MODES = {"major": "", "minor": "m", "ionian": "", "aeolian": "m", "dorian": "dor", "phrygian": "phr",
+              "lydian": "lyd", "mixolydian": "mix", "locrian": "loc"}
+
+
+def abc_key(declared: str | None) -> str | None:
+    """`A dorian` -> `Ador`, `G major` -> `G`, `E minor` -> `Em`: the key as ABC users write it."""
+    if not declared or declared == "none":
+        return None
+    tonic, _, mode = declared.partition(" ")
+    return tonic + _ABC_MODES.get(mode, "") if mode in _ABC_MODES or not mode else None
+
+
 def labels_from_features(features: PieceFeatures) -> dict[str, Any]:
     """The label dict of one analysed piece; empty when the piece did not parse."""
     if not features.parses:
@@ -37,7 +50,7 @@ def labels_from_features(features: PieceFeatures) -> dict[str, Any]:
         "mode": {"positive": "major", "negative": "minor"}.get(str(features.valence)),
         "tempo_source": features.tempo_source,
         "meter": features.meter,
-        "key": features.declared_key,
+        "key": abc_key(features.declared_key),
     }
     if features.notes_per_second is not None:
         labels["tempo_band"] = "fast" if features.notes_per_second > emotion.AROUSAL_THRESHOLD_NPS else "slow"

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -122,15 +121,6 @@ class Dataset:
     train: list[Piece]
     valid: list[Piece]
     manifest_hash: str | None
-    source: str  # "dataset" (jsonl records) or "abc" (files)
-
-
-def _read_text(path: Path) -> str:
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
 
 
 def _piece(abc: str, labels: Mapping[str, Any]) -> Piece:
@@ -158,56 +148,16 @@ def _from_jsonl(folder: Path) -> Dataset:
             manifest_hash = json.loads(manifest.read_text(encoding="utf-8")).get("hash")
         except json.JSONDecodeError:
             manifest_hash = None
-    return Dataset(splits["train"], splits["valid"], manifest_hash, "dataset")
-
-
-def _from_abc_files(files: list[Path]) -> Dataset:
-    from musegen_cli.data.abc_clean import body_fingerprint, clean_abc_tune
-    from musegen_cli.data.dataset import split_of
-    from musegen_cli.notation.formats import split_abc_tunes
-
-    splits: dict[str, list[Piece]] = {"train": [], "valid": [], "test": []}
-    seen: set[str] = set()
-    digest = hashlib.sha256()
-    for path in files:
-        text = _read_text(path)
-        digest.update(text.encode("utf-8"))
-        for tune in split_abc_tunes(text):
-            clean = clean_abc_tune(tune)
-            if clean is None:
-                continue
-            fingerprint = body_fingerprint(clean)
-            if fingerprint in seen:
-                continue
-            seen.add(fingerprint)
-            splits[split_of(fingerprint)].append(_piece(clean, {}))
-    return Dataset(splits["train"], splits["valid"], digest.hexdigest()[:16], "abc")
+    return Dataset(splits["train"], splits["valid"], manifest_hash)
 
 
 def load_pieces(data: str) -> Dataset:
-    """Tunes from a dataset folder (``train.jsonl``/``valid.jsonl``) or .abc files.
+    """Tunes from a dataset folder, or from `corpus` / music files, which
+    `musegen_cli.data.resolve` builds into a cached dataset (labels and splits included);
+    test pieces are never used."""
+    from musegen_cli.data.resolve import dataset_folder
 
-    ABC files are cleaned (``clean_abc_tune``), deduplicated and split by the hash of their
-    notes (``split_of``), exactly as ``musegen_cli.data`` builds datasets; test pieces are
-    never used. ``corpus`` means the folk collections of music21's corpus.
-    """
-    if data == "corpus":
-        from musegen_cli.data.sources import corpus_folk
-
-        dataset = _from_abc_files([piece.path for piece in corpus_folk()])
-    else:
-        path = Path(data).expanduser()
-        if path.is_dir() and (path / "train.jsonl").is_file():
-            dataset = _from_jsonl(path)
-        elif path.is_file() and path.suffix.lower() == ".abc":
-            dataset = _from_abc_files([path])
-        elif path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".abc")
-            if not files:
-                raise UserError(f"{path} holds neither train.jsonl nor .abc files; the abc-transformer trains on ABC")
-            dataset = _from_abc_files(files)
-        else:
-            raise UserError(f"no such dataset folder or .abc file: {data}")
+    dataset = _from_jsonl(dataset_folder(data, workers=min(4, os.cpu_count() or 1)))
     if not dataset.train:
         raise UserError(f"found no usable training tunes in {data} (each needs a K: line and notes)")
     return dataset
@@ -508,7 +458,6 @@ def _train(request: TrainRequest, on_progress: ProgressCallback, out: Path, last
         provenance = {
             "command": list(sys.argv),
             "data": str(request.data),
-            "data_source": dataset.source,
             "data_manifest_hash": dataset.manifest_hash,
             "train_pieces": len(dataset.train),
             "valid_pieces": len(dataset.valid),

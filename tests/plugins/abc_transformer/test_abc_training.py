@@ -65,8 +65,11 @@ def test_abc_folder_is_cleaned_deduplicated_and_split(abc_folder):
     dataset = load_pieces(str(abc_folder))
     assert len(dataset.train) + len(dataset.valid) <= 12 and dataset.train
     assert all(p.abc.startswith("X:1\n") and "T:" not in p.abc for p in dataset.train)
-    assert dataset.train[0].conditions == {"meter": "4/2", "key": "G"}  # from the header
-    assert dataset.source == "abc" and dataset.manifest_hash
+    # Folders are built into a cached, labelled dataset, exactly as `musegen data build` does.
+    conditions = dataset.train[0].conditions
+    assert conditions["emotion"] in {"Q1", "Q2", "Q3", "Q4"} and {"meter", "key", "mode"} <= set(conditions)
+    assert dataset.manifest_hash
+    assert load_pieces(str(abc_folder)).manifest_hash == dataset.manifest_hash  # reused, not rebuilt
 
 
 def test_jsonl_dataset_uses_labels_and_manifest_hash(tmp_path):
@@ -77,7 +80,7 @@ def test_jsonl_dataset_uses_labels_and_manifest_hash(tmp_path):
     (tmp_path / "valid.jsonl").write_text("")
     (tmp_path / "manifest.json").write_text(json.dumps({"hash": "abc123"}))
     dataset = load_pieces(str(tmp_path))
-    assert dataset.manifest_hash == "abc123" and dataset.source == "dataset"
+    assert dataset.manifest_hash == "abc123"
     assert dataset.train[0].conditions == {
         "emotion": "Q1", "mode": "major", "tempo": "fast", "composer": "Anon", "meter": "6/8", "key": "Dmix"}
 
@@ -85,7 +88,7 @@ def test_jsonl_dataset_uses_labels_and_manifest_hash(tmp_path):
 def test_missing_data_and_bad_options_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="no such"):
         load_pieces(str(tmp_path / "nowhere"))
-    with pytest.raises(UserError, match="neither"):
+    with pytest.raises(UserError, match="no usable music"):
         load_pieces(str(tmp_path))
     with pytest.raises(UserError, match="no training option 'bogus'"):
         Options.from_mapping({"bogus": 1})
