@@ -200,9 +200,7 @@ def other_multi_voice_trips(groups: dict, done: set, table: dict[str, Direction]
             table[MULTI_VOICE_TUNES].run(label, via_musicxml(score))
 
 
-def score_trips(
-    paths: Iterator[Path], limit: int, table: dict[str, Direction], unreadable: Counter, skipped: list[str]
-) -> None:
+def score_trips(paths: Iterator[Path], limit: int, table: dict[str, Direction], skipped: list[str]) -> None:
     """Round trips of the first `limit` well-formed scores."""
     from music21 import stream
 
@@ -213,12 +211,12 @@ def score_trips(
         name = corpus_name(path)
         try:
             score = parse_score(path.read_bytes(), EXTENSIONS[path.suffix.lower()])
-        except Exception:
-            unreadable["scores"] += 1
+        except Exception as exc:
+            skipped.append(f"{name} (music21 cannot read it: {' '.join(str(exc).split())[:80]})")
             continue
         problem = inconsistent_duration(score)
         if problem:
-            skipped.append(f"{name} ({problem})")
+            skipped.append(f"{name} (durations contradict the notation: {problem})")
             continue
         done += 1
 
@@ -273,7 +271,9 @@ def print_table(table: dict[str, Direction], unreadable: Counter, skipped: list[
     if unreadable:
         console.print("not readable by music21 (not scored): " + ", ".join(f"{n} {k}" for k, n in unreadable.items()))
     if skipped:
-        console.print(f"sources whose durations contradict their notation (not scored): {'; '.join(skipped)}")
+        console.print("scores left out:")
+        for reason in skipped:
+            console.print(f"  {reason}", markup=False)
     for row in table.values():
         if row.failures and show_failures:
             console.print(f"\n[bold]{row.name}[/bold]: {len(row.failures)} not exact")
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> None:
     other_multi_voice_trips(groups, done, table, unreadable)
     skipped: list[str] = []
     scores = sample_scores([p for p in paths if p.suffix in SCORE_SUFFIXES], rng)
-    score_trips(scores, args.scores, table, unreadable, skipped)
+    score_trips(scores, args.scores, table, skipped)
     print_table(table, unreadable, skipped, args.failures)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.markup import escape
@@ -20,9 +20,14 @@ from musegen_cli.cli.options import JsonFlag
 from musegen_cli.cli.output import console, emit_json, progress, warn
 from musegen_cli.errors import UserError
 from musegen_cli.files import STDIO, atomic_write, read_bytes, write_stdout
+from musegen_cli.notation.abc_writer import LAYOUTS
+from musegen_cli.notation.conversion import TARGETS
+from musegen_cli.notation.formats import EXTENSIONS, INPUT_FORMATS
+from musegen_cli.notation.synth import ENGINES
 
-TARGET_NAMES = ("abc", "musicxml", "midi", "wav", "svg")
-SOURCE_NAMES = ("abc", "musicxml", "midi", "humdrum")
+if TYPE_CHECKING:
+    from musegen_cli.notation.conversion import Piece
+
 BINARY_TARGETS = ("midi", "wav")
 
 EPILOG = """\
@@ -59,6 +64,16 @@ Examples:
 
 
 @dataclass(frozen=True)
+class _Settings:
+    """What every input is converted to, and how."""
+
+    target: str
+    source: str | None  # None: detect per input
+    layout: str
+    synth: str
+
+
+@dataclass(frozen=True)
 class _Job:
     """One input to convert and the stem its outputs are named after."""
 
@@ -72,10 +87,10 @@ def register(app: typer.Typer) -> None:
 
 def convert(
     inputs: Annotated[list[str], typer.Argument(help="Files, folders, or - for standard input.", show_default=False)],
-    to: Annotated[str, typer.Option("--to", help=f"Output format: {', '.join(TARGET_NAMES)}.", show_default=False)],
+    to: Annotated[str, typer.Option("--to", help=f"Output format: {', '.join(TARGETS)}.", show_default=False)],
     source_format: Annotated[
         Optional[str],
-        typer.Option("--from", help=f"Input format ({', '.join(SOURCE_NAMES)}); needed only when stdin is ambiguous."),
+        typer.Option("--from", help=f"Input format ({', '.join(INPUT_FORMATS)}); needed only when stdin is ambiguous."),
     ] = None,
     output: Annotated[
         Optional[Path],
@@ -96,15 +111,12 @@ def convert(
     json_output: JsonFlag = False,
 ) -> None:
     """Convert between ABC, MusicXML, MIDI and Humdrum; render WAV audio and SVG sheet music."""
-    from musegen_cli.notation.abc_writer import LAYOUTS
-    from musegen_cli.notation.synth import ENGINES
-
-    _check_choice("--to", to, TARGET_NAMES)
-    _check_choice("--from", source_format, SOURCE_NAMES)
+    _check_choice("--to", to, tuple(TARGETS))
+    _check_choice("--from", source_format, INPUT_FORMATS)
     _check_choice("--abc-layout", abc_layout, LAYOUTS)
     _check_choice("--synth", synth, ENGINES)
     jobs, batch = _jobs(inputs)
-    settings = {"target": to, "source": source_format, "layout": abc_layout, "synth": synth}
+    settings = _Settings(to, source_format, abc_layout, synth)
     if output is None:
         if batch:
             raise UserError("converting several inputs needs -o FOLDER")
@@ -127,8 +139,6 @@ def _check_choice(flag: str, value: str | None, choices: tuple[str, ...]) -> Non
 
 def _jobs(inputs: list[str]) -> tuple[list[_Job], bool]:
     """Expand folders into their music files; True when this is a batch (many outputs)."""
-    from musegen_cli.notation.formats import EXTENSIONS
-
     if not inputs:
         raise UserError("give at least one input file, folder, or - for standard input")
     jobs: list[_Job] = []
@@ -153,16 +163,16 @@ def _is_folder(output: Path) -> bool:
     return output.is_dir() or str(output).endswith(("/", "\\")) or not output.suffix
 
 
-def _convert_job(job: _Job, data: bytes, settings: dict):
+def _convert_job(job: _Job, data: bytes, settings: _Settings) -> list[Piece]:
     from musegen_cli.notation.conversion import convert as convert_bytes
     from musegen_cli.notation.formats import detect_format
 
-    source = settings["source"] or detect_format(job.source, data)
-    return convert_bytes(data, source, settings["target"], layout=settings["layout"], synth=settings["synth"])
+    source = settings.source or detect_format(job.source, data)
+    return convert_bytes(data, source, settings.target, layout=settings.layout, synth=settings.synth)
 
 
-def _to_stdout(job: _Job, settings: dict) -> None:
-    target = settings["target"]
+def _to_stdout(job: _Job, settings: _Settings) -> None:
+    target = settings.target
     if target in BINARY_TARGETS and sys.stdout.isatty():
         raise UserError(f"refusing to write binary {target.upper()} to a terminal; use -o FILE or redirect stdout")
     data = read_bytes(job.source)  # its errors name the file
@@ -181,11 +191,9 @@ def _to_stdout(job: _Job, settings: dict) -> None:
     write_stdout(outputs[0])
 
 
-def _run(job: _Job, settings: dict, folder: Path | None, file: Path | None) -> dict:
+def _run(job: _Job, settings: _Settings, folder: Path | None, file: Path | None) -> dict:
     """Convert one input and write its files; a dict for the summary, never raises UserError."""
-    from musegen_cli.notation.conversion import TARGETS
-
-    extension = TARGETS[settings["target"]]
+    extension = TARGETS[settings.target]
     base = (folder / job.relative) if folder is not None else file.with_suffix("")
     try:
         pieces = _convert_job(job, read_bytes(job.source), settings)
