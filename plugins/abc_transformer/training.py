@@ -127,20 +127,25 @@ def _piece(abc: str, labels: Mapping[str, Any]) -> Piece:
     return Piece(abc, cond.from_labels(labels, cond.header_fields(abc)))
 
 
-def _from_jsonl(folder: Path) -> Dataset:
-    splits: dict[str, list[Piece]] = {"train": [], "valid": []}
-    for split in splits:
-        path = folder / f"{split}.jsonl"
-        if not path.is_file():
+def split_pieces(folder: Path, split: str) -> list[Piece]:
+    """The pieces of one split (`train`, `valid` or `test`) of a dataset folder."""
+    path = folder / f"{split}.jsonl"
+    if not path.is_file():
+        return []
+    pieces = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
             continue
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                splits[split].append(_piece(record["abc"], record.get("labels") or {}))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise UserError(f"{path}:{number} is not a dataset record ({exc})") from None
+        try:
+            record = json.loads(line)
+            pieces.append(_piece(record["abc"], record.get("labels") or {}))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise UserError(f"{path}:{number} is not a dataset record ({exc})") from None
+    return pieces
+
+
+def _from_jsonl(folder: Path) -> Dataset:
+    splits = {split: split_pieces(folder, split) for split in ("train", "valid")}
     manifest_hash = None
     manifest = folder / "manifest.json"
     if manifest.is_file():
@@ -359,6 +364,25 @@ def evaluate(model: AbcTransformer, rows: list[list[list[int]]], chars: list[int
     model.train(was_training)
     n_chars = sum(chars)
     return {"loss": nats / max(1, tokens), "bpc": nats / max(1, n_chars) / math.log(2)}
+
+
+def evaluate_split(model_dir: Path, folder: Path, split: str = "test", batch_size: int = 16) -> dict[str, float]:
+    """Loss and bits per character of a saved model on one split, every condition given."""
+    from .inference import load
+
+    model = load(model_dir).model
+    size, context = model.config.patch_size, model.config.max_patches
+    rows, chars = [], []
+    for piece in split_pieces(folder, split):
+        patches = piece_patches(piece, piece.conditions, size, context, None)
+        if patches is not None:
+            rows.append(patches)
+            chars.append(len(cond.with_conditions(piece.abc, piece.conditions)))
+    if not rows:
+        raise UserError(f"{folder} has no {split} pieces")
+    with torch.no_grad():
+        figures = evaluate(model, rows, chars, batch_size, torch.device("cpu"), contextlib.nullcontext)
+    return {**figures, "pieces": len(rows), "chars": sum(chars)}
 
 
 # ----- the loop -----------------------------------------------------------------------------
