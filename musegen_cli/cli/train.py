@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Annotated, Any, Optional
 
 import typer
@@ -26,6 +27,51 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
         except json.JSONDecodeError:
             options[key.strip()] = value
     return options
+
+
+def _format(figures: Mapping[str, Any]) -> str:
+    return "  ".join(
+        f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
+        for key, value in figures.items()
+        if key not in ("step", "total_steps")
+    )
+
+
+class TrainingDisplay:
+    """Shows a trainer's progress reports: a live bar (step, loss, chars/s) on a terminal,
+    plain lines otherwise; validation results always stay on screen as lines."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> TrainingDisplay:
+        if not self.quiet and console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("{task.fields[figures]}"), console=console,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("training", total=None, figures="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def update(self, figures: Mapping[str, Any]) -> None:
+        if self.quiet:
+            return
+        is_validation = any(key.startswith("valid") for key in figures)
+        if self.bar is None or is_validation:
+            console.print(f"step {figures.get('step', '?')}  {_format(figures)}")
+        if self.bar is not None and not is_validation:
+            self.bar.update(
+                self.task, completed=figures.get("step", 0), total=figures.get("total_steps"), figures=_format(figures)
+            )
 
 
 def register(app: typer.Typer) -> None:
@@ -80,11 +126,8 @@ def register(app: typer.Typer) -> None:
             options=parse_assignments(set_),
         )
 
-        def show(figures: dict[str, Any]) -> None:
-            if not json_output:
-                console.print("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()))
-
-        model_dir = chosen.trainer.train(request, show)
+        with TrainingDisplay(quiet=json_output) as display:
+            model_dir = chosen.trainer.train(request, display.update)
         if json_output:
             emit_json({"model": str(model_dir), "family": chosen.name, "seed": seed})
         else:

@@ -552,7 +552,7 @@ def _train(request: TrainRequest, on_progress: ProgressCallback, out: Path, last
         stop = _any_rank(out_of_time, ddp, device) or step >= options.max_steps
         if (step % log_every == 0 or stop) and ddp.main:
             now = time.perf_counter()
-            on_progress({"step": step, "loss": window_loss / window_steps,
+            on_progress({"step": step, "total_steps": options.max_steps, "loss": window_loss / window_steps,
                          "chars_per_s": window_chars / max(1e-9, now - window_start), "lr": lr})
             window_loss, window_steps, window_chars, window_start = 0.0, 0, 0, now
         if step % options.eval_every == 0 or stop:
