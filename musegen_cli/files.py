@@ -27,6 +27,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
     except OSError as exc:
         raise UserError(f"cannot write to {target.parent}: {exc.strerror or exc}") from exc
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
@@ -36,6 +37,12 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return target
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def read_bytes(source: str | os.PathLike[str]) -> bytes:
