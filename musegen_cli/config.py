@@ -28,7 +28,6 @@ ENV_PREFIX = "MUSEGEN_"
 #: Every setting musegen reads, with its built-in default and a one-line description.
 DEFAULTS: dict[str, tuple[Any, str]] = {
     "device": ("auto", "where models run: auto, cpu, cuda, cuda:N or mps"),
-    "dtype": ("auto", "weights and activations: auto, float32, bfloat16 or float16"),
     "threads": (0, "CPU threads for torch; 0 lets torch decide"),
     "model": ("default", "model used when a command is given none: a name or a path"),
 }

@@ -1,4 +1,4 @@
-"""Device, dtype, seeding and threads: chosen here once, used by every family.
+"""Device, mixed precision, seeding and threads: chosen here once, used by every family.
 
 torch is imported inside the functions, so commands that never touch a model stay fast.
 """
@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
-DTYPE_CHOICES = ("auto", "float32", "bfloat16", "float16")
 
 
 def resolve_device(spec: str = "auto") -> torch.device:
@@ -51,20 +50,14 @@ def _mps_available() -> bool:
     return bool(backend and backend.is_available())
 
 
-def resolve_dtype(spec: str, device: torch.device) -> torch.dtype:
-    """`auto`: bfloat16 on GPUs that support it, float16 on older GPUs and MPS, float32 on CPU."""
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """Mixed-precision dtype for training on `device`: bfloat16 on GPUs that support it,
+    else None (full float32; float16 would need loss scaling, and CPUs gain little)."""
     import torch
 
-    spec = spec.strip().lower()
-    if spec not in DTYPE_CHOICES:
-        raise UserError(f"unknown dtype {spec!r}; choose one of {', '.join(DTYPE_CHOICES)}")
-    if spec != "auto":
-        return getattr(torch, spec)
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "mps":
-        return torch.float16
-    return torch.float32
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return None
 
 
 def seed_everything(seed: int) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 import torch
 
 from musegen_cli.contract import ProgressCallback, TrainRequest
+from musegen_cli.device import autocast_dtype
 from musegen_cli.errors import UserError
 from musegen_cli.files import atomic_write
 from musegen_cli.model_dir import load_weights, read_manifest, write_model_dir
@@ -463,11 +464,10 @@ def _train(request: TrainRequest, on_progress: ProgressCallback, out: Path, last
         best_bpc = saved["best_valid_bpc"] if saved["best_valid_bpc"] is not None else math.inf
         best_step, trained_seconds = saved["best_step"], saved["training_seconds"]
 
-    use_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    mixed = autocast_dtype(device)
 
     def autocast():
-        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16) if device.type == "cuda" \
-            else torch.autocast("cpu", enabled=False)
+        return torch.autocast(device.type, dtype=mixed) if mixed is not None else contextlib.nullcontext()
 
     eval_rows, eval_chars = [], []
     for piece in valid[: options.eval_pieces]:

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from musegen_cli.device import resolve_device, resolve_dtype, seed_everything
+from musegen_cli.device import autocast_dtype, resolve_device, seed_everything
 from musegen_cli.errors import UserError
 
 
@@ -22,11 +22,8 @@ def test_unknown_device_lists_choices():
         resolve_device("tpu")
 
 
-def test_dtype_auto_is_float32_on_cpu():
-    assert resolve_dtype("auto", torch.device("cpu")) is torch.float32
-    assert resolve_dtype("bfloat16", torch.device("cpu")) is torch.bfloat16
-    with pytest.raises(UserError):
-        resolve_dtype("float8", torch.device("cpu"))
+def test_training_on_cpu_stays_in_float32():
+    assert autocast_dtype(torch.device("cpu")) is None
 
 
 def test_seed_makes_random_choices_repeatable():
