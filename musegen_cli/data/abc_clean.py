@@ -4,13 +4,16 @@ Corpus ABC carries much that is not music: titles, sources, transcriber notes, f
 bowings written as annotations, lyrics, layout directives. A model should spend its capacity on
 notes, so a clean tune keeps only the fields that change what sounds (M:, L:, Q:, K:, V:),
 chord symbols, and the body with annotations, decorations and comments removed.
-Line breaks inside the body are layout; `\\` continuations are joined so a line is a phrase.
+Line breaks inside the body are layout; `\\` continuations are joined so a line is a phrase,
+and a line end that closes a complete bar gets the bar line the transcription left implicit.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+
+from musegen_cli.data.bar_lines import restore_line_end_bars
 
 #: Header fields kept, in the order they are written back.
 KEPT_FIELDS = ("M", "L", "Q", "K")
@@ -84,7 +87,7 @@ def clean_abc_tune(text: str) -> str | None:
         return None
     lines = ["X:1"] + [f"{name}:{header[name]}" for name in KEPT_FIELDS if name in header and name != "K"]
     lines += voices + [f"K:{header['K']}"] + body
-    return "\n".join(lines) + "\n"
+    return restore_line_end_bars("\n".join(lines) + "\n")
 
 
 def body_fingerprint(clean_tune: str) -> str:
