@@ -45,12 +45,18 @@ def test_help_does_not_import_heavy_libraries():
 
 
 def test_bad_input_is_one_line_and_exit_2_without_traceback():
-    result = run("generate", "--emotion", "Q1")
+    result = run("generate", "--emotion", "Q9")
     assert result.returncode == 2
     assert result.stderr.startswith("musegen: error: ") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
 
 
 def test_debug_shows_the_traceback():
-    result = run("--debug", "generate", "--emotion", "Q1")
+    result = run("--debug", "generate", "--emotion", "Q9")
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_the_main_job_runs_on_the_bundled_default_model():
+    result = run("generate", "--emotion", "Q1", "--seed", "1", "--bars", "4")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("X:1\n") and "\nK:" in result.stdout
