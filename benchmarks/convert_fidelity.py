@@ -17,7 +17,6 @@ import argparse
 import io
 import random
 import re
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -25,12 +24,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from musegen_cli.notation.abc_writer import score_to_abc  # noqa: E402
-from musegen_cli.notation.conversion import to_midi, to_musicxml  # noqa: E402
-from musegen_cli.notation.fidelity import compare_scores, score_events  # noqa: E402
-from musegen_cli.notation.formats import EXTENSIONS, parse_score, split_abc_tunes  # noqa: E402
+from musegen_cli.notation.abc_writer import score_to_abc
+from musegen_cli.notation.conversion import to_midi, to_musicxml
+from musegen_cli.notation.fidelity import compare_scores, score_events
+from musegen_cli.notation.formats import EXTENSIONS, parse_score, split_abc_tunes
 
 SCORE_SUFFIXES = (".mxl", ".xml", ".musicxml", ".krn")
 MULTI_VOICE_TUNES = "ABC → MusicXML → ABC, multi-voice tunes (all)"
@@ -266,7 +263,8 @@ def print_table(table: dict[str, Direction], unreadable: Counter, skipped: list[
         goal = f"≥ {row.goal:.0%}" if row.goal is not None else ""
         met = "" if row.goal is None or not row.total else (" ✓" if share >= row.goal else " ✗")
         rate = row.total / row.seconds if row.seconds else 0.0
-        out.add_row(row.name, str(row.total), str(row.exact), f"{share:.1%}{met}", goal, f"{rate:.1f}")
+        shown = f"{share:.1%}{met}" if row.total else "–"
+        out.add_row(row.name, str(row.total), str(row.exact), shown, goal, f"{rate:.1f}" if row.total else "–")
     console.print(out)
     if unreadable:
         console.print("not readable by music21 (not scored): " + ", ".join(f"{n} {k}" for k, n in unreadable.items()))

@@ -5,7 +5,8 @@ into equivalent ones it reads correctly:
 - interleaved voices (`[V:1]bar|[V:2]bar|` on one line, NotaGen's layout) all land in the
   last voice, so voices are gathered into classic per-voice blocks;
 - `V:` definitions in the header become empty extra parts, so they move into the body;
-- inline field changes `[K:G]`, `[M:3/4]`, `[L:1/16]` are ignored, so they become field lines.
+- inline field changes `[K:G]`, `[M:3/4]`, `[L:1/16]` are ignored (and `[Q:...]|` makes an
+  empty measure), so they become field lines.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 _FIELD_LINE = re.compile(r"^([A-Za-z]):(.*)$")
 _INLINE_VOICE = re.compile(r"\[V:\s*([^\]\s]+)[^\]]*\]")
-_INLINE_FIELD = re.compile(r"\[([KML]):([^\]]*)\]")
+_INLINE_FIELD = re.compile(r"\[([KMLQ]):([^\]]*)\]")
 _QUOTED_NAME = re.compile(r'\b(?:name|nm)\s*=\s*"([^"]*)"')
 
 
@@ -141,7 +142,8 @@ def _segments(line: str, current: str | None) -> list[tuple[str | None, str]]:
 
 
 def _split_inline_fields(segment: str) -> list[str]:
-    """`abc|[K:G]def|` -> `abc|`, `K:G`, `def|` (music21 ignores inline K:, M: and L:)."""
+    """`abc|[K:G]def|` -> `abc|`, `K:G`, `def|` (music21 ignores inline K:, M: and L:, and
+    makes an empty measure of an inline Q: before a bar line)."""
     out: list[str] = []
     position = 0
     for match in _INLINE_FIELD.finditer(segment):

@@ -7,11 +7,10 @@ several ABC voices, grouped on one staff by a `%%score (1 2) ...` line.
 
 Fidelity rules (measured by benchmarks/convert_fidelity.py):
 - every onset and duration is exact: gaps inside a voice become rests, bars are filled to the
-  length of the source measure, a bar longer than its meter gets a meter that fits it,
-  tuplets use `(3`/`(p:q:r`, anything else an exact fractional length;
-- accidentals are written whenever *any* common reading could get the note wrong: ABC 2.1
-  carries an accidental through the bar (per pitch letter, or per octave in abcm2ps), older
-  readers (and music21 without `%abc-2.1`) do not; we write for all three;
+  length of the source measure (`abc_bars`), a bar longer than its meter gets a meter that
+  fits it, tuplets use `(3`/`(p:q:r`, anything else an exact fractional length;
+- accidentals are written whenever *any* common reading could get the note wrong
+  (`abc_spelling`);
 - key, meter and tempo changes are written as field lines (classic) or inline fields at the
   start of a voice's bar (interleaved); music21's reader ignores inline fields, which
   `abc_text.normalize_for_music21` rewrites before parsing;
@@ -22,25 +21,19 @@ Fidelity rules (measured by benchmarks/convert_fidelity.py):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
+
+from musegen_cli.notation.abc_bars import Bar, Lane, collect_lanes, exact
+from musegen_cli.notation.abc_spelling import Spelling, key_field
 
 if TYPE_CHECKING:
     from music21 import stream
 
 Layout = Literal["classic", "interleaved"]
 LAYOUTS: tuple[Layout, ...] = ("classic", "interleaved")
-
-_MODES = {
-    "major": "", "ionian": "", "minor": "m", "aeolian": "m", "dorian": "dor",
-    "phrygian": "phr", "lydian": "lyd", "mixolydian": "mix", "locrian": "loc",
-}
-_ACCIDENTALS = {-2: "__", -1: "_", 0: "=", 1: "^", 2: "^^"}
-_CLEFS = {"G2": "treble", "F4": "bass", "C3": "alto", "C4": "tenor"}
-#: How readers apply an accidental to later notes of the same bar.
-_CARRY_MODELS = ("none", "letter", "octave")
 
 
 def score_to_abc(
@@ -54,165 +47,17 @@ def score_to_abc(
     """Return one ABC tune for `score` in the given layout."""
     if layout not in LAYOUTS:
         raise ValueError(f"unknown ABC layout {layout!r}")
-    lanes = _collect_lanes(score)
+    lanes = collect_lanes(score)
     writer = _TuneWriter(unit=Fraction(unit) * 4)
     header = _header(score, lanes, reference_number, unit, layout)
     body = writer.interleaved(lanes) if layout == "interleaved" else writer.classic(lanes, bars_per_line)
     return "\n".join([*header, *body]) + "\n"
 
 
-# --------------------------------------------------------------------------- score model
-
-
-@dataclass
-class _Bar:
-    """One measure of one ABC voice: timed events plus the measure's bar-line facts."""
-
-    length: Fraction
-    events: list[tuple[Fraction, object]]
-    meter: str | None = None
-    key: object | None = None
-    tempo: str | None = None
-    repeat_start: bool = False
-    volta: str | None = None
-    right: str = "|"
-    free: bool = False  # music without measures: one bar-less line
-
-
-@dataclass
-class _Lane:
-    """One ABC voice: a part, or one of the music21 voices of a part."""
-
-    part_index: int
-    name: str
-    clef: str | None
-    bars: list[_Bar] = field(default_factory=list)
-
-
-def _collect_lanes(score: stream.Score) -> list[_Lane]:
-    from music21 import stream
-
-    parts = list(score.parts) or [score]
-    lanes: list[_Lane] = []
-    for index, part in enumerate(parts):
-        measures = list(part.getElementsByClass(stream.Measure))
-        if not measures and part.recurse().getElementsByClass("TimeSignature").first() is not None:
-            part = _barred(part)
-            measures = list(part.getElementsByClass(stream.Measure))
-        if not measures:
-            lanes.append(_unmeasured_lane(index, part))
-            continue
-        groups = [_voice_groups(m) for m in measures]
-        count = max((len(g) for g in groups), default=1) or 1
-        name = _part_name(part)
-        clef = _first_clef(part)
-        part_lanes = [_Lane(index, name if k == 0 else "", clef) for k in range(count)]
-        for i, (measure, voices) in enumerate(zip(measures, groups)):
-            length = _measure_length(part, measures, i)
-            facts = _measure_facts(measure)
-            for k, lane in enumerate(part_lanes):
-                events = voices[k] if k < len(voices) else []
-                lane.bars.append(_Bar(length=length, events=events, **facts))
-        lanes.extend(part_lanes)
-    return lanes
-
-
-def _barred(part: stream.Stream) -> stream.Stream:
-    """A copy of unbarred music cut into measures by its time signature, notes that cross
-    a bar line tied (music21 reads short ABC tunes and unbarred ABC without measures)."""
-    barred = part.makeMeasures()
-    barred.makeTies(inPlace=True)
-    return barred
-
-
-def _unmeasured_lane(index: int, part: stream.Stream) -> _Lane:
-    """Music without measures or meter stays one bar-less line."""
-    from music21 import key
-
-    flat = part.flatten()
-    whole = _Bar(
-        length=_q(flat.highestTime),
-        events=[(_q(e.offset), e) for e in flat.notesAndRests],
-        key=flat.getElementsByClass(key.KeySignature).first(),
-        right="",
-        free=True,
-    )
-    return _Lane(index, _part_name(part), _first_clef(part), [whole])
-
-
-def _part_name(part: stream.Stream) -> str:
-    return (getattr(part, "partName", None) or "").strip()
-
-
-def _voice_groups(measure: stream.Measure) -> list[list[tuple[Fraction, object]]]:
-    """The events of each voice of a measure (notes directly in the measure first)."""
-    groups = []
-    direct = [(_q(e.offset), e) for e in measure.notesAndRests]
-    if direct:
-        groups.append(direct)
-    for voice in measure.voices:
-        groups.append([(_q(voice.offset) + _q(e.offset), e) for e in voice.notesAndRests])
-    return groups or [[]]
-
-
-def _measure_length(part: stream.Part, measures: list, i: int) -> Fraction:
-    """A measure lasts until the next one starts (the last: as long as its content)."""
-    here = _q(measures[i].getOffsetBySite(part))
-    if i + 1 < len(measures):
-        return _q(measures[i + 1].getOffsetBySite(part)) - here
-    return _q(measures[i].highestTime)
-
-
-def _measure_facts(measure: stream.Measure) -> dict:
-    from music21 import bar, key, spanner, tempo
-
-    facts: dict = {}
-    if measure.timeSignature is not None:
-        facts["meter"] = measure.timeSignature.ratioString
-    found = measure.getElementsByClass(key.KeySignature).first()
-    if found is not None:
-        facts["key"] = found
-    mark = measure.recurse().getElementsByClass(tempo.MetronomeMark).first()
-    if mark is not None and mark.number is not None:
-        facts["tempo"] = _tempo_text(mark)
-    if isinstance(measure.leftBarline, bar.Repeat) and measure.leftBarline.direction == "start":
-        facts["repeat_start"] = True
-    for bracket in measure.getSpannerSites([spanner.RepeatBracket]):
-        if bracket.isFirst(measure) and bracket.number:
-            facts["volta"] = str(bracket.number).replace(" ", "")
-    facts["right"] = _right_barline(measure.rightBarline)
-    return facts
-
-
-def _right_barline(barline: object) -> str:
-    from music21 import bar
-
-    if isinstance(barline, bar.Repeat) and barline.direction == "end":
-        return ":|"
-    kind = getattr(barline, "type", "regular")
-    return {"final": "|]", "light-heavy": "|]", "double": "||", "light-light": "||"}.get(kind, "|")
-
-
-def _first_clef(part: stream.Part) -> str | None:
-    from music21 import clef
-
-    found = part.recurse().getElementsByClass(clef.Clef).first()
-    if found is None or found.sign is None:
-        return None
-    return _CLEFS.get(f"{found.sign}{found.line}")
-
-
-def _tempo_text(mark: object) -> str:
-    beat = _q(mark.referent.quarterLength) / 4
-    number = mark.number
-    bpm = str(int(number)) if float(number).is_integer() else f"{float(number):g}"
-    return f"{beat.numerator}/{beat.denominator}={bpm}"
-
-
 # --------------------------------------------------------------------------- header
 
 
-def _header(score: stream.Score, lanes: list[_Lane], number: int, unit: Fraction, layout: Layout) -> list[str]:
+def _header(score: stream.Score, lanes: list[Lane], number: int, unit: Fraction, layout: Layout) -> list[str]:
     lines = ["%abc-2.1", f"X:{number}"]
     meta = score.metadata
     title = (meta.title or meta.movementName) if meta is not None else None
@@ -228,16 +73,16 @@ def _header(score: stream.Score, lanes: list[_Lane], number: int, unit: Fraction
         lines.append("%%score " + _score_groups(lanes))
     if layout == "interleaved":
         lines.extend(_voice_line(i, lane) for i, lane in enumerate(lanes, 1))
-    lines.append(f"K:{_key_field(first.key if first else None)[0]}")
+    lines.append(f"K:{key_field(first.key if first else None)[0]}")
     return lines
 
 
-def _header_bar(lanes: list[_Lane]) -> _Bar | None:
+def _header_bar(lanes: list[Lane]) -> Bar | None:
     """The first bar of the first voice: its key, meter and tempo go in the header."""
     return lanes[0].bars[0] if lanes and lanes[0].bars else None
 
 
-def _score_groups(lanes: list[_Lane]) -> str:
+def _score_groups(lanes: list[Lane]) -> str:
     """`(1 2) 3`: voices of the same part share a staff."""
     groups: dict[int, list[str]] = {}
     for number, lane in enumerate(lanes, 1):
@@ -245,7 +90,7 @@ def _score_groups(lanes: list[_Lane]) -> str:
     return " ".join(ids[0] if len(ids) == 1 else f"({' '.join(ids)})" for ids in groups.values())
 
 
-def _voice_line(number: int, lane: _Lane) -> str:
+def _voice_line(number: int, lane: Lane) -> str:
     props = [f"V:{number}"]
     if lane.clef:
         props.append(f"clef={lane.clef}")
@@ -259,21 +104,6 @@ def _clean(text: str) -> str:
     return " ".join(str(text).split()).replace('"', "'")
 
 
-def _key_field(signature: object | None) -> tuple[str, dict[str, int]]:
-    """The K: value for a music21 Key/KeySignature, and the alteration of each letter it implies."""
-    from music21 import key
-
-    if signature is None or abs(signature.sharps) > 7:
-        return "C", {}
-    mode = getattr(signature, "mode", None)
-    if isinstance(signature, key.Key) and mode in _MODES:
-        name = signature.tonic.name.replace("-", "b") + _MODES[mode]
-    else:
-        name = signature.asKey("major").tonic.name.replace("-", "b")
-    alters = {p.step: int(p.alter) for p in signature.alteredPitches}
-    return name, alters
-
-
 # --------------------------------------------------------------------------- body
 
 
@@ -283,7 +113,7 @@ class _TuneWriter:
     def __init__(self, unit: Fraction) -> None:
         self.unit = unit  # quarter notes per ABC unit length
 
-    def classic(self, lanes: list[_Lane], bars_per_line: int) -> list[str]:
+    def classic(self, lanes: list[Lane], bars_per_line: int) -> list[str]:
         lines: list[str] = []
         header = _header_bar(lanes)
         many = len(lanes) > 1
@@ -304,7 +134,7 @@ class _TuneWriter:
                 lines.append("".join(line))
         return lines
 
-    def interleaved(self, lanes: list[_Lane]) -> list[str]:
+    def interleaved(self, lanes: list[Lane]) -> list[str]:
         states = [_LaneState(_header_bar(lanes)) for _ in lanes]
         count = max(len(lane.bars) for lane in lanes)
         lines = []
@@ -314,13 +144,13 @@ class _TuneWriter:
                 if i < len(lane.bars):
                     bar = lane.bars[i]
                 else:  # a voice that ended early rests through the others' bars
-                    bar = _Bar(next(other.bars[i] for other in lanes if i < len(other.bars)).length, [])
+                    bar = Bar(next(other.bars[i] for other in lanes if i < len(other.bars)).length, [])
                 fields = "".join(f"[{n}:{v}]" for n, v in state.changes(bar))
                 segments.append(f"[V:{number}]{fields}{self._bar(bar, state)}")
             lines.append("".join(segments))
         return lines
 
-    def _bar(self, bar: _Bar, state: _LaneState) -> str:
+    def _bar(self, bar: Bar, state: _LaneState) -> str:
         prefix = "|:" if bar.repeat_start else ""
         if bar.volta:
             prefix += f"[{bar.volta} "
@@ -334,7 +164,7 @@ class _TuneWriter:
             previous = event
         return prefix + text + bar.right
 
-    def _tokens(self, bar: _Bar, spelling: _Spelling) -> Iterator[tuple[str, _Event]]:
+    def _tokens(self, bar: Bar, spelling: Spelling) -> Iterator[tuple[str, _Event]]:
         """ABC text of each note, chord, rest or tuplet group, with its (first) event."""
         events = _timed_events(bar)
         i = 0
@@ -354,7 +184,7 @@ class _TuneWriter:
                 yield _decorations(events[i], spelling) + self._event(events[i], spelling, Fraction(1)), events[i]
                 i += 1
 
-    def _event(self, event: _Event, spelling: _Spelling, scale: Fraction) -> str:
+    def _event(self, event: _Event, spelling: Spelling, scale: Fraction) -> str:
         """A note, chord or rest with its length (scaled inside tuplets) and ties."""
         length = self._length(event.duration * scale)
         if not event.pitches:
@@ -390,7 +220,7 @@ class _Event:
     symbols: list[str] = field(default_factory=list)
 
 
-def _decorations(event: _Event, spelling: _Spelling) -> str:
+def _decorations(event: _Event, spelling: Spelling) -> str:
     """Chord symbols and grace notes written before an event."""
     text = "".join(f'"{_clean(symbol)}"' for symbol in event.symbols)
     if event.graces:
@@ -398,7 +228,7 @@ def _decorations(event: _Event, spelling: _Spelling) -> str:
     return text
 
 
-def _timed_events(bar: _Bar) -> list[_Event]:
+def _timed_events(bar: Bar) -> list[_Event]:
     """Events of a bar in time order, with rests filling every gap and the end of the bar."""
     from music21 import harmony
 
@@ -415,7 +245,7 @@ def _timed_events(bar: _Bar) -> list[_Event]:
             if getattr(element, "pitches", ()):
                 graces.append(element)
             continue
-        duration = _q(element.quarterLength)
+        duration = exact(element.quarterLength)
         if duration <= 0:
             continue
         if offset < cursor:
@@ -488,7 +318,7 @@ def _tuplet_group(events: list[_Event], start: int) -> tuple[int, int, int] | No
     source = (tuplets[0].numberNotesActual, tuplets[0].numberNotesNormal)
     common = math.gcd(*source)
     ratio = (source[0] // common, source[1] // common)
-    span = _q(tuplets[0].totalTupletLength()) / common
+    span = exact(tuplets[0].totalTupletLength()) / common
     total = Fraction(0)
     for count, event in enumerate(events[start : start + 9], 1):
         element = event.element
@@ -515,19 +345,19 @@ def _notated_scale(event: _Event, ratio: Fraction) -> Fraction:
     if duration.Duration(written).type not in ("complex", "inexpressible"):
         return ratio
     typed = event.element.duration
-    return _q(duration.Duration(type=typed.type, dots=typed.dots).quarterLength) / event.duration
+    return exact(duration.Duration(type=typed.type, dots=typed.dots).quarterLength) / event.duration
 
 
 class _LaneState:
     """The key, meter and tempo in force in one ABC voice, to write only real changes."""
 
-    def __init__(self, header: _Bar | None) -> None:
-        self.key_name, self.alters = _key_field(header.key if header else None)
+    def __init__(self, header: Bar | None) -> None:
+        self.key_name, self.alters = key_field(header.key if header else None)
         self.meter = header.meter if header else None  # the source's meter
         self.written_meter = self.meter  # what the ABC says, see _bar_meter
         self.tempo = header.tempo if header else None
 
-    def changes(self, bar: _Bar) -> list[tuple[str, str]]:
+    def changes(self, bar: Bar) -> list[tuple[str, str]]:
         fields = []
         self.meter = bar.meter or self.meter
         meter = _bar_meter(bar, self.meter)
@@ -535,7 +365,7 @@ class _LaneState:
             fields.append(("M", meter))
             self.written_meter = meter
         if bar.key is not None:
-            name, alters = _key_field(bar.key)
+            name, alters = key_field(bar.key)
             if name != self.key_name:
                 fields.append(("K", name))
             self.key_name, self.alters = name, alters
@@ -544,11 +374,11 @@ class _LaneState:
             self.tempo = bar.tempo
         return fields
 
-    def new_bar(self) -> _Spelling:
-        return _Spelling(self.alters)
+    def new_bar(self) -> Spelling:
+        return Spelling(self.alters)
 
 
-def _bar_meter(bar: _Bar, meter: str | None) -> str | None:
+def _bar_meter(bar: Bar, meter: str | None) -> str | None:
     """The meter to write for a bar: the source's, unless the bar holds more than that
     meter allows (music21 would cut such a bar in two), then one that fits it exactly."""
     if bar.free or not meter or "/" not in meter:
@@ -565,47 +395,3 @@ def _bar_meter(bar: _Bar, meter: str | None) -> str | None:
         if count.denominator == 1:
             return f"{count.numerator}/{denominator}"
     return meter
-
-
-class _Spelling:
-    """Decides, note by note within one bar, whether an accidental must be written.
-
-    Tracks what each carry model would make of an unmarked note; writes an accidental
-    whenever any model would be wrong, so the ABC reads the same everywhere.
-    """
-
-    def __init__(self, key_alters: dict[str, int]) -> None:
-        self.key_alters = key_alters
-        self.carried: dict[str, dict[tuple, int]] = {model: {} for model in _CARRY_MODELS}
-
-    def pitches(self, pitches: Iterable, ties: list[bool]) -> str:
-        return "".join(self._note(p) + ("-" if tie else "") for p, tie in zip(pitches, ties))
-
-    def _note(self, pitch: object) -> str:
-        alter = int(round(pitch.alter))
-        step, octave = pitch.step, pitch.octave if pitch.octave is not None else 4
-        keys = {"none": None, "letter": (step,), "octave": (step, octave)}
-        implied = [
-            self.carried[m].get(keys[m], self.key_alters.get(step, 0)) if keys[m] else self.key_alters.get(step, 0)
-            for m in _CARRY_MODELS
-        ]
-        accidental = ""
-        if any(value != alter for value in implied):
-            accidental = _ACCIDENTALS.get(alter, "")
-            for model in _CARRY_MODELS:
-                if keys[model]:
-                    self.carried[model][keys[model]] = alter
-        return accidental + _letter(step, octave)
-
-
-def _q(value: float | Fraction) -> Fraction:
-    """An exact quarter-note value: music21 keeps some times as floats (1/3 -> 0.333...)."""
-    from music21 import common
-
-    return Fraction(common.opFrac(value))
-
-
-def _letter(step: str, octave: int) -> str:
-    if octave >= 5:
-        return step.lower() + "'" * (octave - 5)
-    return step.upper() + "," * (4 - octave)

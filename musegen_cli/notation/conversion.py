@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from musegen_cli.errors import UserError
 from musegen_cli.notation.abc_writer import Layout
-from musegen_cli.notation.formats import one_line, parse_score, split_abc_tunes
+from musegen_cli.notation.formats import decode_text, one_line, parse_score, split_abc_tunes
 from musegen_cli.notation.synth import Engine
 
 if TYPE_CHECKING:
@@ -52,9 +52,7 @@ def convert(
 def _convert_abc(data: bytes, target: str, layout: Layout, synth: Engine) -> list[Piece]:
     if not data.strip():
         raise UserError("the input is empty")
-    if b"\x00" in data[:4096]:
-        raise UserError("not valid ABC: the input is binary data, not text")
-    tunes = split_abc_tunes(data.decode("utf-8", errors="replace"))
+    tunes = split_abc_tunes(decode_text(data, "abc"))
     labels = _tune_labels(tunes)
     pieces = []
     for label, tune in zip(labels, tunes):

@@ -7,6 +7,7 @@ imported inside the functions so that `musegen --help` stays fast.
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import zipfile
@@ -136,12 +137,12 @@ def _parse(data: bytes, fmt: str) -> Score:
     elif fmt == "musicxml":
         parsed = converter.parseData(_musicxml_text(data), format="musicxml")
     elif fmt == "abc":
-        tunes = split_abc_tunes(_decode(data, fmt))
+        tunes = split_abc_tunes(decode_text(data, fmt))
         if not tunes:
             raise UserError("the input is empty")
         parsed = parse_abc(_complete_abc_header(tunes[0]))
     else:
-        parsed = converter.parseData(_decode(data, fmt), format=fmt)
+        parsed = converter.parseData(decode_text(data, fmt), format=fmt)
     if isinstance(parsed, stream.Opus):
         scores = list(parsed.scores)
         if not scores:
@@ -180,7 +181,8 @@ def _check_midi_chunks(data: bytes) -> None:
             raise UserError("not valid MIDI: the file is truncated")
 
 
-def _decode(data: bytes, fmt: str) -> str:
+def decode_text(data: bytes, fmt: str) -> str:
+    """Text input as str: UTF-8, else Latin-1 (older ABC collections); binary data is an error."""
     if b"\x00" in data[:4096]:
         raise UserError(f"not valid {_LABELS[fmt]}: the input is binary data, not text")
     try:
@@ -197,10 +199,20 @@ def _musicxml_text(data: bytes) -> str:
                 data = archive.read(_mxl_root(archive))
         except (zipfile.BadZipFile, KeyError, EOFError) as exc:
             raise UserError(f"not valid compressed MusicXML (.mxl): {one_line(exc)}") from exc
-    text = _decode(data, "musicxml")
+    text = _decode_xml(data)
     if "<score-partwise" not in text and "<score-timewise" not in text:
         raise UserError("not valid MusicXML: no <score-partwise> or <score-timewise> element")
     return text
+
+
+def _decode_xml(data: bytes) -> str:
+    """XML bytes as text: UTF-16 (with a byte-order mark, as some .mxl files hold) or UTF-8."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise UserError(f"not valid MusicXML: {one_line(exc)}") from exc
+    return decode_text(data, "musicxml")
 
 
 def _mxl_root(archive: zipfile.ZipFile) -> str:

@@ -169,3 +169,12 @@ def test_two_voices_in_one_part_share_a_staff_and_come_back_as_one_part() -> Non
         back = abc(text)
         assert len(back.parts) == 1
         assert len(back.parts[0].getElementsByClass("Measure").first().voices) == 2
+
+
+def test_tempo_change_before_a_repeat_makes_no_empty_bar() -> None:
+    score = abc(HEADER + "Q:1/4=90\nK:C\nc8|c8|\nM:2/2\nK:Cm\nQ:1/4=170\n|:e2 f2 g4|c8:|\n")
+    for layout in ("classic", "interleaved"):
+        text = assert_round_trip(score, layout)
+        lengths = [m.duration.quarterLength for m in abc(text).parts[0].getElementsByClass("Measure")]
+        assert lengths == [4, 4, 4, 4], text
+    assert "[V:1][M:2/2][K:Cm][Q:1/4=170]|:e2 f2 g4|" in text

@@ -86,3 +86,9 @@ def test_every_corrupt_file_is_a_one_line_user_error(path: Path) -> None:
         parse_score(data, detect_format(path.name, data))
     message = str(caught.value)
     assert message and "\n" not in message and len(message) < 200
+
+
+def test_parse_utf16_musicxml_inside_mxl(corpus_path) -> None:
+    data = corpus_path("monteverdi/madrigal.3.10.mxl").read_bytes()  # the XML inside is UTF-16
+    score = parse_score(data, "musicxml")
+    assert len(score.parts) == 5 and len(score.recurse().notes) == 916

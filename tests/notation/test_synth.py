@@ -7,6 +7,7 @@ import mido
 import numpy as np
 import pytest
 
+from musegen_cli.errors import UserError
 from musegen_cli.notation import synth
 from musegen_cli.notation.formats import parse_score
 from musegen_cli.notation.synth import midi_to_wav, notes_from_midi
@@ -54,7 +55,7 @@ def test_simple_engine_renders_the_notes_at_their_pitch() -> None:
 
 def test_soundfont_engine_needs_its_optional_packages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(synth, "soundfont_path", lambda: None)
-    with pytest.raises(synth.UserError, match="tinysoundfont"):
+    with pytest.raises(UserError, match="tinysoundfont"):
         midi_to_wav(two_track_midi(), engine="soundfont")
     assert midi_to_wav(two_track_midi(), engine="auto").startswith(b"RIFF")
 
