@@ -186,10 +186,10 @@ def reference_pieces(data: str | None, manifest: dict[str, Any]) -> tuple[list[t
         if not (folder / "train.jsonl").is_file():
             raise UserError(f"{folder} is not a dataset folder (no train.jsonl); build one with `musegen data build`")
         return dataset_pieces(folder), f"{folder} (train split)"
-    from musegen_cli.data.dataset import records
-    from musegen_cli.data.sources import corpus_folk
+    from musegen_cli.data.build import gather
 
-    pieces = [(r.id, r.abc) for r in records(corpus_folk(), lambda _text: {}) if r.split == "train"]
+    tunes, _scores = gather(["corpus:folk"], None)
+    pieces = [(r.id, r.abc) for r in tunes if r.split == "train"]
     return pieces, "music21 folk corpus (train split, recomputed)"
 
 

@@ -134,7 +134,7 @@ def _map(function: Callable, jobs: Sequence, workers: int, description: str) -> 
 # --------------------------------------------------------------------------- steps
 
 
-def _gather(sources: list[str], limit: int | None) -> tuple[list[Record], list[RawPiece]]:
+def gather(sources: list[str], limit: int | None) -> tuple[list[Record], list[RawPiece]]:
     """Clean, deduplicated ABC records (unlabelled) and the score files, at most `limit` in all."""
     tunes: list[Record] = []
     scores: list[RawPiece] = []
@@ -277,7 +277,7 @@ def build(
         raise UserError(f"--balance must be a share between 0 and 1, not {balance}")
     if not 0 <= transpose <= 2 * MAX_TRANSPOSITION:
         raise UserError(f"--transpose must be between 0 and {2 * MAX_TRANSPOSITION}, not {transpose}")
-    tunes, scores = _gather(sources, limit)
+    tunes, scores = gather(sources, limit)
     ids = {record.id for record in tunes}
     converted, score_summary = _convert_scores(scores, ids, workers)
     unlabelled = tunes + converted

@@ -12,12 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from musegen_cli.data.abc_clean import body_fingerprint, clean_abc_tune
 from musegen_cli.data.sources import RawPiece
 from musegen_cli.files import atomic_write
 
@@ -65,26 +64,6 @@ def abc_tunes_of(piece: RawPiece) -> Iterator[tuple[str, str]]:
         text = raw.decode("latin-1")
     for index, tune in enumerate(split_abc_tunes(text), start=1):
         yield f"{piece.path.name}#{index}", tune
-
-
-def records(
-    pieces: Iterable[RawPiece], label: Callable[[str], dict[str, Any]]
-) -> Iterator[Record]:
-    """Clean, deduplicate and label the ABC tunes of `pieces`."""
-    seen: set[str] = set()
-    for piece in pieces:
-        if piece.path.suffix.lower() != ".abc":
-            continue
-        for source, tune in abc_tunes_of(piece):
-            clean = clean_abc_tune(tune)
-            if clean is None:
-                continue
-            fingerprint = body_fingerprint(clean)
-            if fingerprint in seen:
-                continue
-            seen.add(fingerprint)
-            labels = {**piece.metadata, **label(clean)}
-            yield Record(fingerprint, piece.collection, source, clean, split_of(fingerprint), labels)
 
 
 def write_dataset(

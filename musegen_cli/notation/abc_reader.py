@@ -94,7 +94,6 @@ def _merge_into_voices(score: stream.Score, parts: list[stream.Part]) -> None:
     """Make the first part hold every part's measures as music21 voices; drop the others."""
     from music21 import stream
 
-    target = parts[0]
     columns = [list(p.getElementsByClass(stream.Measure)) for p in parts]
     for i, measure in enumerate(columns[0]):
         for number, column in enumerate(columns, 1):

@@ -477,7 +477,6 @@ def _train(request: TrainRequest, on_progress: ProgressCallback, out: Path, last
             eval_chars.append(len(cond.with_conditions(piece.abc, piece.conditions)))
 
     def checkpoint(metrics: dict[str, Any], is_best: bool, seconds: float) -> None:
-        nonlocal best_bpc
         model_config = {"model": asdict(config), "preset": preset, "conditions": vocab, "condition_format": 1}
         provenance = {
             "command": list(sys.argv),
