@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from musegen_cli.cli.options import DeviceOption, JsonFlag, SeedOption, choose_seed, prepare_device
+from musegen_cli.cli.options import (
+    DeviceOption,
+    JsonFlag,
+    SeedOption,
+    choose_seed,
+    parse_assignments,
+    prepare_device,
+)
 from musegen_cli.cli.output import console, emit_json, warn
 from musegen_cli.errors import UserError
 from musegen_cli.registry import ModelFamily
@@ -113,7 +120,6 @@ def register(app: typer.Typer) -> None:
         )
         from musegen_cli.models import resolve_model
         from musegen_cli.registry import Capability, get_registry
-        from musegen_cli.cli.train import parse_assignments
 
         registry = get_registry()
         if not registry.with_capability(Capability.SAMPLER):

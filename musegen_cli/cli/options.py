@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import secrets
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from musegen_cli import config
 from musegen_cli.device import resolve_device, set_threads
+from musegen_cli.errors import UserError
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 SeedOption = Annotated[
@@ -32,3 +34,17 @@ def prepare_device(flag: str | None):  # -> torch.device; torch stays unimported
     """Apply the thread setting and resolve the device from flag or configuration."""
     set_threads(config.get("threads"))
     return resolve_device(config.get("device", flag))
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, Any]:
+    """`KEY=VALUE` flags into a dict; values read as JSON when they parse (numbers, bools)."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"expected KEY=VALUE, got {pair!r}")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options

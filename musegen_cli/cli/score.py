@@ -100,7 +100,7 @@ def plan_pieces(sources: list[str], from_format: str | None) -> list[tuple[str, 
     from musegen_cli.analysis.features import PieceFeatures, analyze_abc
     from musegen_cli.errors import UserError
     from musegen_cli.files import read_bytes
-    from musegen_cli.notation.formats import detect_format, split_abc_tunes
+    from musegen_cli.notation.formats import decode_text, detect_format, split_abc_tunes
 
     pieces: list[tuple[str, Callable[[], PieceFeatures]]] = []
     for source in sources:
@@ -120,7 +120,12 @@ def plan_pieces(sources: list[str], from_format: str | None) -> list[tuple[str, 
             kept = data if data is not None or source != STDIN else read_bytes(source)
             pieces.append((name, partial(_analyze_file, source, fmt, kept)))
             continue
-        tunes = split_abc_tunes(_decode(data if data is not None else read_bytes(source))) or [""]
+        try:
+            text = decode_text(data if data is not None else read_bytes(source), "abc")
+        except UserError as exc:  # binary data: a row that says so, like any unparseable piece
+            pieces.append((name, partial(PieceFeatures, parses=False, error=str(exc))))
+            continue
+        tunes = split_abc_tunes(text) or [""]
         for index, tune in enumerate(tunes, start=1):
             number = parse_abc_header(tune).number if len(tunes) > 1 else None
             label = name if len(tunes) == 1 else f"{name}#{number if number is not None else index}"
@@ -141,14 +146,6 @@ def _analyze_file(source: str, fmt: str, data: bytes | None) -> PieceFeatures:
     except UserError as exc:
         return PieceFeatures(parses=False, error=str(exc))
     return analyze_score(score)
-
-
-def _decode(data: bytes) -> str:
-    """ABC files in the wild are UTF-8 or Latin-1."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
 
 
 #: Table columns: (heading, how to show a row). Titles and reasons are in `--json`.

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from musegen_cli.cli.options import DeviceOption, FamilyOption, JsonFlag, SeedOption, choose_seed, prepare_device
+from musegen_cli.cli.options import (
+    DeviceOption,
+    FamilyOption,
+    JsonFlag,
+    SeedOption,
+    choose_seed,
+    parse_assignments,
+    prepare_device,
+)
 from musegen_cli.cli.output import console, emit_json
 from musegen_cli.errors import UserError
-
-
-def parse_assignments(pairs: list[str]) -> dict[str, Any]:
-    """`KEY=VALUE` flags into a dict; values read as JSON when they parse (numbers, bools)."""
-    import json
-
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"expected KEY=VALUE, got {pair!r}")
-        try:
-            options[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key.strip()] = value
-    return options
 
 
 def _format(figures: Mapping[str, Any]) -> str:

@@ -54,14 +54,14 @@ def split_of(fingerprint: str) -> str:
 
 
 def abc_tunes_of(piece: RawPiece) -> Iterator[tuple[str, str]]:
-    """(source, raw tune) for each tune in an ABC file; corpus files are Latin-1 or UTF-8."""
-    from musegen_cli.notation.formats import split_abc_tunes
+    """(source, raw tune) for each tune in an ABC file (UTF-8 or Latin-1); none for binary data."""
+    from musegen_cli.errors import UserError
+    from musegen_cli.notation.formats import decode_text, split_abc_tunes
 
-    raw = piece.path.read_bytes()
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
+        text = decode_text(piece.path.read_bytes(), "abc")
+    except UserError:
+        return
     for index, tune in enumerate(split_abc_tunes(text), start=1):
         yield f"{piece.path.name}#{index}", tune
 

@@ -55,3 +55,16 @@ def tiny_model():
 
     torch.manual_seed(0)
     return AbcTransformer(PRESETS["debug"]).eval()
+
+
+@pytest.fixture(scope="session")
+def essen_tunes() -> list[str]:
+    """The first twelve tunes of an Essen collection file (music21's corpus), as raw ABC."""
+    from pathlib import Path
+
+    import music21
+
+    from musegen_cli.notation.formats import split_abc_tunes
+
+    path = Path(music21.__file__).parent / "corpus" / "essenFolksong" / "altdeu10.abc"
+    return split_abc_tunes(path.read_bytes().decode("latin-1"))[:12]

@@ -21,20 +21,10 @@ from musegen_plugins.abc_transformer import conditions as cond
 
 
 
-def essen_tunes(count: int) -> list[str]:
-    """The first tunes of an Essen collection file (music21's corpus)."""
-    import music21
-
-    from musegen_cli.notation.formats import split_abc_tunes
-
-    path = Path(music21.__file__).parent / "corpus" / "essenFolksong" / "altdeu10.abc"
-    return split_abc_tunes(path.read_bytes().decode("latin-1"))[:count]
-
-
 @pytest.fixture(scope="module")
-def abc_folder(tmp_path_factory) -> Path:
+def abc_folder(tmp_path_factory, essen_tunes) -> Path:
     folder = tmp_path_factory.mktemp("abc-family-data")
-    (folder / "tunes.abc").write_text("\n\n".join(essen_tunes(6)), encoding="utf-8")
+    (folder / "tunes.abc").write_text("\n\n".join(essen_tunes[:6]), encoding="utf-8")
     return folder
 
 
@@ -139,10 +129,10 @@ def test_generate_continues_a_prime_and_counts(cli_model):
 # ----- log-probability -------------------------------------------------------------------------
 
 
-def test_log_prob_is_finite_and_batching_does_not_change_it(cli_model):
+def test_log_prob_is_finite_and_batching_does_not_change_it(cli_model, essen_tunes):
     from musegen_plugins.abc_transformer.family import FAMILY
 
-    pieces = essen_tunes(3)
+    pieces = essen_tunes[:3]
     given = [{"emotion": "Q1"}, {}, {"key": "G", "meter": "4/4"}]
     together = FAMILY.log_probability.log_prob(cli_model, pieces, given)
     alone = [FAMILY.log_probability.log_prob(cli_model, [p], [c])[0] for p, c in zip(pieces, given)]

@@ -28,20 +28,10 @@ from musegen_plugins.abc_transformer.training import (
 )
 
 
-def essen_tunes(count: int) -> list[str]:
-    """The first tunes of an Essen collection file (music21's corpus)."""
-    import music21
-
-    from musegen_cli.notation.formats import split_abc_tunes
-
-    path = Path(music21.__file__).parent / "corpus" / "essenFolksong" / "altdeu10.abc"
-    return split_abc_tunes(path.read_bytes().decode("latin-1"))[:count]
-
-
 @pytest.fixture(scope="session")
-def abc_folder(tmp_path_factory) -> Path:
+def abc_folder(tmp_path_factory, essen_tunes) -> Path:
     folder = tmp_path_factory.mktemp("abc-data")
-    (folder / "tunes.abc").write_text("\n\n".join(essen_tunes(12)), encoding="utf-8")
+    (folder / "tunes.abc").write_text("\n\n".join(essen_tunes[:12]), encoding="utf-8")
     return folder
 
 
@@ -105,7 +95,7 @@ def test_learning_rate_warms_up_then_follows_a_cosine():
 
 
 def test_long_pieces_keep_header_and_conditions_when_cropped():
-    body = "".join(f"abcd efga|" for _ in range(60)) + "\n"
+    body = "".join("abcd efga|" for _ in range(60)) + "\n"
     piece = Piece("X:1\nM:4/4\nL:1/8\nK:D\n" + body, {"emotion": "Q2", "key": "D"})
     rows = piece_patches(piece, piece.conditions, 16, 20, random.Random(0))
     assert len(rows) == 20
