@@ -108,3 +108,12 @@ def test_help_has_worked_examples() -> None:
     result = run("--help")
     assert result.exit_code == 0
     assert "Examples" in result.stdout and "musegen score tunes/ --json" in result.stdout
+
+
+def test_binary_abc_is_an_unparseable_row_not_a_crash(tmp_path):
+    garbage = tmp_path / "garbage.abc"
+    garbage.write_bytes(b"X:1\x00\x01\x02")
+    result = run(garbage, "--json")
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)
+    assert row["parses"] is False and "binary data" in row["error"]
