@@ -22,6 +22,7 @@ from musegen_cli.errors import UserError
 from musegen_cli.registry import ModelFamily
 
 if TYPE_CHECKING:
+    from musegen_cli.analysis.features import PieceFeatures
     from musegen_cli.generation import GeneratedPiece
 
 #: Conditions with a flag of their own; any other a family accepts goes through --condition.
@@ -47,6 +48,16 @@ def check_conditions(
     return given
 
 
+def _number(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _invalid_reason(features: PieceFeatures) -> str:
+    if not features.notes:
+        return "no notes"
+    return f"{features.bars_off_meter} bars off meter"
+
+
 def show_summary(pieces: list[GeneratedPiece], seed: int) -> None:
     """A table of each piece's measured features on stderr (stdout stays pure ABC)."""
     from rich.table import Table
@@ -59,13 +70,13 @@ def show_summary(pieces: list[GeneratedPiece], seed: int) -> None:
             continue
         table.add_row(
             str(index),
-            "yes" if piece.valid else f"no ({f.bars_off_meter} bars off meter)",
+            "yes" if piece.valid else f"no ({_invalid_reason(f)})",
             str(f.bars),
-            f"{f.declared_key or f.analyzed_key}",
-            f"{f.tempo_qpm:.0f}",
-            f"{f.notes_per_second:.2f}",
-            f"{f.pitch_mean:.1f}",
-            str(f.quadrant),
+            f"{f.declared_key or f.analyzed_key or '-'}",
+            _number(f.tempo_qpm, ".0f"),
+            _number(f.notes_per_second, ".2f"),
+            _number(f.pitch_mean, ".1f"),
+            str(f.quadrant or "-"),
         )
     console.print(table)
 

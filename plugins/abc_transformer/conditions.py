@@ -26,6 +26,7 @@ import random
 import re
 from collections.abc import Iterable, Mapping
 
+from musegen_cli.analysis.abc_header import parse_key
 from musegen_cli.errors import UserError
 from musegen_cli.registry import Condition
 
@@ -57,8 +58,16 @@ LABEL_KEYS: dict[str, str] = {
 }
 _MAJOR_LIKE = {"major", "ionian", "lydian", "mixolydian"}
 _MINOR_LIKE = {"minor", "aeolian", "dorian", "phrygian", "locrian"}
-#: Valence each quadrant implies, as a mode (the emotion rule reads valence off the mode).
-_QUADRANT_MODE = {"Q1": "major", "Q4": "major", "Q2": "minor", "Q3": "minor"}
+#: Quadrant -> the parts it implies, EMusicGen's attribute template: the mode carries the
+#: valence, the tempo band the arousal (the emotion rule's two axes), register breaks ties.
+EMOTION_PARTS: dict[str, dict[str, str]] = {
+    "Q1": {"mode": "major", "tempo": "fast", "register": "high"},
+    "Q2": {"mode": "minor", "tempo": "fast", "register": "high"},
+    "Q3": {"mode": "minor", "tempo": "slow", "register": "low"},
+    "Q4": {"mode": "major", "tempo": "slow", "register": "low"},
+}
+_AXIS = {"mode": {"major": "positive valence", "minor": "negative valence"},
+         "tempo": {"fast": "high arousal", "slow": "low arousal"}}
 _LINE = re.compile(r"^%(" + "|".join(NAMES) + r") (.*)$")
 
 
@@ -168,11 +177,33 @@ def check(conditions: Mapping[str, str], known: Mapping[str, Iterable[str]] | No
                 raise UserError(f"this model was not trained with the condition {name!r}; leave it out")
         if values is not None and value not in values:
             raise UserError(f"invalid {name} {value!r}; valid values: {', '.join(values)}")
-    emotion, mode = given.get("emotion"), given.get("mode")
-    if emotion in _QUADRANT_MODE and mode is not None and mode != _QUADRANT_MODE[emotion]:
-        valence = "positive" if _QUADRANT_MODE[emotion] == "major" else "negative"
-        raise UserError(
-            f"emotion {emotion} and mode {mode} contradict each other: {emotion} has {valence} valence, "
-            f"which needs {_QUADRANT_MODE[emotion]} mode; drop one of them"
-        )
+    _check_agreement(given)
     return given
+
+
+def _check_agreement(given: Mapping[str, str]) -> None:
+    """Refuse conditions that ask for opposite things: an emotion against its mode or tempo
+    (the emotion rule reads valence off the mode and arousal off the density of notes), a
+    key against the mode."""
+    emotion = given.get("emotion")
+    parts = EMOTION_PARTS.get(emotion or "", {})
+    for name, axis in _AXIS.items():
+        needed = parts.get(name)
+        if needed and given.get(name, needed) != needed:
+            raise UserError(
+                f"emotion {emotion} and {name} {given[name]} contradict each other: {emotion} has "
+                f"{axis[needed]}, which needs {name} {needed}; drop one of them"
+            )
+    wanted = given.get("mode") or parts.get("mode")
+    key_mode = _key_mode(given.get("key"))
+    if wanted and key_mode and key_mode != wanted:
+        asked = f"mode {wanted}" if "mode" in given else f"emotion {emotion} ({wanted})"
+        raise UserError(f"key {given['key']} is {key_mode} but {asked} was asked for; drop one of them")
+
+
+def _key_mode(key: str | None) -> str | None:
+    """"major" or "minor" for a key condition in ABC spelling ("G", "Em", "Ador")."""
+    if not key:
+        return None
+    mode = parse_key(key).mode
+    return "major" if mode in _MAJOR_LIKE else "minor" if mode in _MINOR_LIKE else None

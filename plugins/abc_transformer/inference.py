@@ -7,7 +7,9 @@ pieces under conditions, for preference training (DPO).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -17,18 +19,25 @@ from musegen_cli.errors import UserError
 from musegen_cli.model_dir import load_weights, read_manifest
 
 from . import conditions as cond
+from . import header_plan
 from .model import AbcTransformer, ModelConfig
 from .patches import PAD, encode
 from .sampling import SamplingConfig, stream
 
 FAMILY_NAME = "abc-transformer"
+#: Patches the model may spend on its own header before the plan takes over.
+HEADER_PATCHES = 12
 
 
 class AbcModel:
     """A loaded abc-transformer (eval mode, on one device) and the conditions it was trained on."""
 
-    def __init__(self, model: AbcTransformer, condition_values: Mapping[str, Sequence[str]]) -> None:
+    def __init__(self, model: AbcTransformer, condition_values: Mapping[str, Sequence[str]],
+                 use_template: bool = True) -> None:
         self.model = model.eval()
+        #: Apply the emotion template and header plan (``header_plan``); False asks the
+        #: model with the given prompt lines only (how the benchmark measures raw control).
+        self.use_template = use_template
         self.condition_values = {name: tuple(values) for name, values in condition_values.items()}
 
     @property
@@ -48,28 +57,60 @@ class AbcModel:
         return [cond.strip_condition_lines(text) for text in texts]
 
     def stream(self, request: GenerateRequest) -> Iterator[tuple[int, str]]:
-        """(piece index, text) as the text is written: first each piece's header (the prompt
-        without its condition lines, numbered X:1..n), then its patches, bar by bar."""
+        """(piece index, text) as the text is written: first each piece's header (numbered
+        X:1..n, without the condition lines), then its patches, bar by bar.
+
+        Conditions pass through the emotion template and, without a prime, the header plan
+        (``header_plan``): the model writes its header first, the plan sets its mode and
+        tempo, and the music is written under the planned header."""
         conditions = cond.check(request.conditions, self.known_conditions())
+        if self.use_template:
+            conditions = cond.check(header_plan.with_template(conditions), self.known_conditions())
         text = cond.prompt(conditions, request.prime)
-        room = self.model.config.max_patches - len(encode(text, self.model.config.patch_size, add_end=False))
+        sampling = self._sampling(request, text)
+        generator = torch.Generator(self.device).manual_seed(request.seed)
+        plan = header_plan.HeaderPlan.from_conditions(conditions)
+        if self.use_template and request.prime is None and not plan.empty:
+            prompts = self._planned_prompts(text, request, plan, sampling, generator)
+            sampling = self._sampling(request, max(prompts, key=len))
+        else:
+            prompts = [text] * request.count
+        for row, prompt in enumerate(prompts):
+            header = cond.strip_condition_lines(prompt).split("\n", 1)[1]
+            yield row, f"X:{row + 1}\n{header}"
+        for event in stream(self.model, prompts, sampling, generator):
+            if event.text:
+                yield event.row, event.text
+
+    def _sampling(self, request: GenerateRequest, prompt: str) -> SamplingConfig:
+        room = self.model.config.max_patches - len(encode(prompt, self.model.config.patch_size, add_end=False))
         if room < 1:
             raise UserError(f"the prime is too long for this model ({self.model.config.max_patches} patches at most)")
-        sampling = SamplingConfig(
+        return SamplingConfig(
             temperature=float(request.sampling.get("temperature", 1.0)),
             top_k=int(request.sampling.get("top_k", 0)),
             top_p=float(request.sampling.get("top_p", 1.0)),
             max_bars=request.max_bars,
             max_patches=room,
         )
-        header = cond.strip_condition_lines(text)
-        header = header.split("\n", 1)[1] if header.startswith("X:") else header
-        for row in range(request.count):
-            yield row, f"X:{row + 1}\n{header}"
-        generator = torch.Generator(self.device).manual_seed(request.seed)
-        for event in stream(self.model, [text] * request.count, sampling, generator):
-            if event.text:
-                yield event.row, event.text
+
+    def _planned_prompts(self, text: str, request: GenerateRequest, plan: header_plan.HeaderPlan,
+                         sampling: SamplingConfig, generator: torch.Generator) -> list[str]:
+        """Let the model write each piece's header, then apply the plan to it."""
+        openings = [""] * request.count
+        pending = set(range(request.count))
+        opening = replace(sampling, max_bars=None, max_patches=min(sampling.max_patches or 1, HEADER_PATCHES))
+        for event in stream(self.model, [text] * request.count, opening, generator):
+            if event.row in pending:
+                openings[event.row] += event.text
+                if event.finish or header_plan.header_done(openings[event.row]):
+                    pending.discard(event.row)
+            if not pending:
+                break
+        return [
+            text + header_plan.apply(own, plan, random.Random(f"{request.seed}:{row}"))
+            for row, own in enumerate(openings)
+        ]
 
 
 def load(model_dir: Path | str, device: torch.device | str = "cpu") -> AbcModel:

@@ -20,27 +20,10 @@ from musegen_cli.registry import Capability, discover, reset_registry
 from musegen_plugins.abc_transformer import conditions as cond
 
 
-
-@pytest.fixture(scope="module")
-def abc_folder(tmp_path_factory, essen_tunes) -> Path:
-    folder = tmp_path_factory.mktemp("abc-family-data")
-    (folder / "tunes.abc").write_text("\n\n".join(essen_tunes[:6]), encoding="utf-8")
-    return folder
-
-
 def invoke(*args: object):
     reset_registry()
     return CliRunner().invoke(app, [str(a) for a in args])
 
-
-@pytest.fixture(scope="module")
-def cli_model(abc_folder, tmp_path_factory) -> Path:
-    torch.set_num_threads(1)
-    out = tmp_path_factory.mktemp("cli") / "m"
-    result = invoke("train", "--family", "abc-transformer", "--data", abc_folder, "--preset", "debug",
-                    "-o", out, "--set", "max_steps=20", "--set", "batch_size=4", "--seed", 1, "--device", "cpu")
-    assert result.exit_code == 0, result.output
-    return out
 
 
 # ----- registration ----------------------------------------------------------------------------
