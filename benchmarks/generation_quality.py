@@ -2,7 +2,7 @@
 
     python benchmarks/generation_quality.py [--model default|PATH] [--per-quadrant 100]
         [--per-mode 25] [--modes All,Emotion,Mode,Pitch,Tempo,None] [--data FOLDER|corpus]
-        [--seed 0] [--batch 16] [--bars 16] [--device auto] [--json out.json]
+        [--seed 0] [--batch 16] [--bars 16] [--device auto] [--prompt-only] [--json out.json]
 
 Control modes (EMusicGen's, plus Emotion) turn a requested quadrant into prompt conditions:
 
@@ -11,6 +11,11 @@ Control modes (EMusicGen's, plus Emotion) turn a requested quadrant into prompt 
     Emotion  emotion only          (the main rows: --per-quadrant pieces per quadrant)
     Mode     mode only             Pitch  register only     Tempo  tempo only
     None     no conditions         (every other mode: --per-mode pieces per quadrant)
+
+The conditions go through the model as `musegen generate` passes them: for the abc-transformer
+that includes its emotion template and header plan (`header_plan`: the quadrant's parts are
+added, and mode and tempo are written into `K:` and `Q:`). `--prompt-only` switches those off,
+so the rows measure what the model does with the prompt lines alone.
 
 Pieces come from `generate_checked(..., retry_invalid=0)` in batches of `--batch` (raw
 validity, no resampling), with `musegen generate`'s sampling defaults (temperature 1.0,
@@ -252,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=16, help="pieces per generate call")
     parser.add_argument("--bars", type=int, default=16, help="bars per piece")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
+    parser.add_argument("--prompt-only", action="store_true",
+                        help="condition through prompt lines alone (no emotion template or header plan)")
     parser.add_argument("--json", type=Path, default=None, help="write every number (and each piece) here")
     args = parser.parse_args(argv)
     try:
@@ -288,7 +295,12 @@ def run(args: argparse.Namespace) -> int:
     manifest = read_manifest(info.path)
     family = registry.require("generate", info.family)
     device = resolve_device(args.device)
-    model = TimedModel(family.sampler.load(info.path, device))
+    loaded = family.sampler.load(info.path, device)
+    if args.prompt_only:
+        if not hasattr(loaded, "use_template"):
+            raise UserError(f"--prompt-only: the {info.family} family has no emotion template to switch off")
+        loaded.use_template = False
+    model = TimedModel(loaded)
     loaded_s = time.perf_counter() - started
 
     index_start = time.perf_counter()
@@ -330,7 +342,8 @@ def run(args: argparse.Namespace) -> int:
     total = pooled(rows, "total", "all")
     main = per_mode.get(MAIN_MODE)
     n_pieces = total["n"]
-    show(rows, total, f"Generation quality — {info.name}, {args.bars} bars, seed {args.seed}")
+    how = ", prompt lines only" if args.prompt_only else ""
+    show(rows, total, f"Generation quality — {info.name}, {args.bars} bars, seed {args.seed}{how}")
 
     mode_table = Table(title="Per control mode (all quadrants pooled)")
     for name in ("control", "n", "ok%", "valid%", "quad%", "mode%", "tempo%", "reg%", "EMusicGen acc. (listeners)"):
@@ -362,7 +375,7 @@ def run(args: argparse.Namespace) -> int:
         report = {
             "model": {"name": info.name, "path": str(info.path), "metrics": manifest.get("metrics", {})},
             "device": str(device),
-            "settings": {"per_quadrant": args.per_quadrant, "per_mode": args.per_mode, "modes": list(counts),
+            "settings": {"prompt_only": args.prompt_only, "per_quadrant": args.per_quadrant, "per_mode": args.per_mode, "modes": list(counts),
                          "seed": args.seed, "batch": args.batch, "bars": args.bars, "sampling": SAMPLING},
             "reference": {"source": source, "pieces": len(index), "copy_threshold": COPY_THRESHOLD},
             "rows": [r.summary() for r in rows],

@@ -32,3 +32,24 @@ def test_generation_speed_prompt_fills_exact_patches():
     bench = _load("generation_speed")
     for patches in (2, 3, 8, 64, 257):
         bench.prompt_of(patches, 16)  # raises if the count is off
+
+
+def test_generation_quality_quick(tmp_path, capsys):
+    """The bundled model, one piece per quadrant, with and without the header plan."""
+    bench = _load("generation_quality")
+    data = tmp_path / "data"
+    data.mkdir()
+    record = {"id": "t1", "abc": "X:1\nM:4/4\nL:1/8\nK:G\nGABc dBAG|FGAB cAFD|\n", "split": "train"}
+    (data / "train.jsonl").write_text(json.dumps(record) + "\n")
+    for prompt_only in (False, True):
+        out = tmp_path / f"q{prompt_only}.json"
+        argv = ["--per-quadrant", "1", "--modes", "Emotion", "--batch", "4", "--bars", "2", "--device", "cpu",
+                "--data", str(data), "--json", str(out)] + (["--prompt-only"] if prompt_only else [])
+        assert bench.main(argv) == 0
+        report = json.loads(out.read_text())
+        assert report["settings"]["prompt_only"] is prompt_only
+        assert [r["quadrant"] for r in report["rows"]] == ["Q1", "Q2", "Q3", "Q4"]
+        assert report["total"]["n"] == 4 and report["reference"]["pieces"] == 1
+        planned = [p for p in report["pieces"] if "\nQ:" in p["abc"]]
+        assert len(planned) == 4 or prompt_only
+    assert "quadrant accuracy" in capsys.readouterr().out
