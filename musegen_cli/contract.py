@@ -49,7 +49,8 @@ class Trainer(Protocol):
 
 class LoadedModel(Protocol):
     """A model ready to sample. It may also offer `stream(request)`, yielding (piece index,
-    text) as text is written, which `generate` uses to print bars live to a terminal."""
+    text) as text is written, which `generate` uses to print bars live to a terminal, and
+    `set_precision(name)` ("bf16", "int8"), which `generate --precision` calls."""
 
     def generate(self, request: GenerateRequest) -> list[str]:
         """Generate `request.count` pieces as ABC text."""

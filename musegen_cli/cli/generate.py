@@ -48,6 +48,10 @@ def check_conditions(
     return given
 
 
+#: Weight precisions `--precision` accepts (a family offers the reduced ones via `set_precision`).
+PRECISIONS = ("fp32", "bf16", "int8")
+
+
 def _number(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -114,6 +118,9 @@ def register(app: typer.Typer) -> None:
         retry_invalid: Annotated[
             int, typer.Option("--retry-invalid", min=0, help="Resample a piece that fails its checks up to N times.")
         ] = 0,
+        precision: Annotated[
+            str, typer.Option("--precision", help="Weights to sample with: fp32, bf16, or int8 (CPU; about 2x faster).")
+        ] = "fp32",
         seed: SeedOption = None,
         device: DeviceOption = None,
         json_output: JsonFlag = False,
@@ -132,6 +139,8 @@ def register(app: typer.Typer) -> None:
         from musegen_cli.models import resolve_model
         from musegen_cli.registry import Capability, get_registry
 
+        if precision not in PRECISIONS:
+            raise UserError(f"invalid precision {precision!r}; valid values: {', '.join(PRECISIONS)}")
         registry = get_registry()
         if not registry.with_capability(Capability.SAMPLER):
             registry.require("generate")  # raises the plain "no family supports generate" error
@@ -142,6 +151,11 @@ def register(app: typer.Typer) -> None:
         given.update({k: str(v) for k, v in parse_assignments(condition).items()})
         seed = choose_seed(seed)
         loaded = family.sampler.load(info.path, prepare_device(device))
+        if precision != "fp32":
+            set_precision = getattr(loaded, "set_precision", None)
+            if set_precision is None:
+                raise UserError(f"the {family.name} family samples in fp32 only; leave out --precision")
+            set_precision(precision)
         request = GenerateRequest(
             conditions=check_conditions(family, given, loaded.known_conditions()),
             count=count,

@@ -20,7 +20,7 @@ from musegen_cli.model_dir import load_weights, read_manifest
 
 from . import conditions as cond
 from . import header_plan
-from .model import AbcTransformer, ModelConfig
+from .model import AbcTransformer, ModelConfig, quantize_int8
 from .patches import PAD, encode
 from .sampling import SamplingConfig, stream
 
@@ -43,6 +43,18 @@ class AbcModel:
     @property
     def device(self) -> torch.device:
         return self.model.char_embed.weight.device
+
+    def set_precision(self, precision: str) -> None:
+        """Sample with bfloat16 weights, or int8 linear layers (CPU only: dynamic
+        quantization), instead of float32; outputs differ slightly from float32's."""
+        if precision == "bf16":
+            self.model = self.model.to(torch.bfloat16)
+        elif precision == "int8":
+            if self.device.type != "cpu":
+                raise UserError(f"int8 weights run on the CPU only; on {self.device.type} use --precision bf16")
+            self.model = quantize_int8(self.model)
+        elif precision != "fp32":
+            raise UserError(f"unknown precision {precision!r}; valid values: fp32, bf16, int8")
 
     def known_conditions(self) -> dict[str, tuple[str, ...]]:
         """Values seen in training for the conditions declared without a fixed vocabulary

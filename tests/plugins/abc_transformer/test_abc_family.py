@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import subprocess
@@ -176,3 +177,16 @@ def test_stream_yields_the_header_then_bars_and_matches_generate(cli_model):
     assert fragments[0].startswith("X:1\n") and "%emotion" not in fragments[0]
     assert len(fragments) > 2
     assert model.generate(request) == [strip_condition_lines("".join(fragments))]
+
+
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_generate_samples_with_reduced_precision(cli_model, precision):
+    result = invoke("generate", "--model", cli_model, "--emotion", "Q2", "--seed", 1, "--bars", 2,
+                    "--precision", precision, "--device", "cpu", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["pieces"][0]["abc"].startswith("X:1\n")
+
+
+def test_an_unknown_precision_is_a_user_error(cli_model):
+    result = invoke("generate", "--model", cli_model, "--precision", "fp8", "--seed", 1)
+    assert result.exit_code == 2 and "valid values: fp32, bf16, int8" in result.stderr
