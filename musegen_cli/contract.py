@@ -1,14 +1,15 @@
-"""What the core asks of a family's trainer and sampler.
+"""What the core asks of a family's trainer, sampler and other capabilities.
 
-A family puts objects satisfying these protocols in its `ModelFamily.trainer` and
-`ModelFamily.sampler` slots. Requests are plain dataclasses so that a plugin needs nothing
+A family puts objects satisfying these protocols in its `ModelFamily.trainer`, `sampler`,
+`log_probability` and `layers` slots. Requests are plain dataclasses so that a plugin needs nothing
 from musegen beyond this module to implement them; the core handles flags, config, device
 choice, seeding and writing files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -62,3 +63,29 @@ class LoadedModel(Protocol):
 class Sampler(Protocol):
     def load(self, model_dir: Path, device: torch.device) -> LoadedModel:
         """Load a model directory's weights onto a device."""
+
+
+class LogProbability(Protocol):
+    """The log-probability capability (dpo)."""
+
+    def log_prob(self, model: LoadedModel, pieces: list[str], conditions: list[dict[str, str]]) -> list[float]:
+        """Summed token log-probability (nats) of each piece under its conditions."""
+
+
+#: `add(layer name, step) -> vector or None`: what to add to a layer's output at a step.
+SteeringCallback = Callable[[str, int], "torch.Tensor | None"]
+
+
+class Layers(Protocol):
+    """The layers capability (steer): name the hookable layers, read them, add to them."""
+
+    def names(self, model: LoadedModel) -> list[str]:
+        """Every layer, shallow to deep."""
+
+    def capture(self, model: LoadedModel, pieces: Sequence[str], conditions: Sequence[Mapping[str, str]] | None,
+                pooling: str = "mean") -> Mapping[str, torch.Tensor]:
+        """Pooled activations {layer: [pieces, hidden]} ("mean" or "last" position)."""
+
+    def steer(self, model: LoadedModel, add: SteeringCallback,
+              layers: Sequence[str] | None = None) -> AbstractContextManager[None]:
+        """While the context is active, generation adds `add(layer, step)` to layer outputs."""

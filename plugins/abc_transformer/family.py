@@ -7,6 +7,7 @@ thin object whose methods import ``training`` or ``inference`` when called.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from .conditions import CONDITIONS
 if TYPE_CHECKING:
     import torch
 
-    from musegen_cli.contract import ProgressCallback, TrainRequest
+    from musegen_cli.contract import ProgressCallback, SteeringCallback, TrainRequest
 
 NAME = "abc-transformer"
 
@@ -67,6 +68,26 @@ class LogProbability:
         return log_prob(model, pieces, conditions)
 
 
+class Layers:
+    """Read and steer the blocks of both decoders (``musegen steer``); see ``layers``."""
+
+    def names(self, model: Any) -> list[str]:
+        from .layers import layer_names
+
+        return layer_names(model)
+
+    def capture(self, model: Any, pieces: Sequence[str], conditions: Sequence[Mapping[str, str]] | None,
+                pooling: str = "mean") -> Mapping[str, torch.Tensor]:
+        from .layers import capture
+
+        return capture(model, pieces, conditions, pooling)  # type: ignore[arg-type]
+
+    def steer(self, model: Any, add: SteeringCallback, layers: Sequence[str] | None = None):
+        from .layers import steer
+
+        return steer(model, add, layers)
+
+
 FAMILY = ModelFamily(
     name=NAME,
     description="Bar-patch + character hierarchical transformer over ABC text (TunesFormer/EMusicGen, NotaGen).",
@@ -75,6 +96,7 @@ FAMILY = ModelFamily(
     sampler=Sampler(),
     conditions=CONDITIONS,
     log_probability=LogProbability(),
+    layers=Layers(),
     presets=PRESET_SUMMARIES,
     bundled_models=bundled_models,
 )

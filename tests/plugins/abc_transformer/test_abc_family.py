@@ -33,8 +33,8 @@ def invoke(*args: object):
 def test_family_is_registered_through_its_entry_point():
     family = discover(environ={"MUSEGEN_PLUGINS": "abc-transformer"}).get("abc-transformer")
     assert {Capability.TRAINER, Capability.SAMPLER, Capability.CONDITIONS, Capability.LOG_PROBABILITY,
-            Capability.PRESETS} <= family.capabilities
-    assert not family.supports(Capability.LAYERS)
+            Capability.PRESETS, Capability.LAYERS} <= family.capabilities
+    assert family.supports(Capability.LAYERS)
 
 
 def test_family_module_imports_without_torch():
