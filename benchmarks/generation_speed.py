@@ -57,7 +57,7 @@ from musegen_plugins.abc_transformer.model import (  # noqa: E402
     parameter_count,
     quantize_int8,
 )
-from musegen_plugins.abc_transformer.patches import END, encode_prompt  # noqa: E402
+from musegen_cli.notation.abc_patches import END, encode_prompt  # noqa: E402
 from musegen_plugins.abc_transformer.sampling import SamplingConfig, stream  # noqa: E402
 
 PATHS = ("no-cache", "fp32", "bf16", "int8")

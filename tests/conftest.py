@@ -17,3 +17,41 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     registry.reset_registry()
     yield home
     registry.reset_registry()
+
+
+REEL = """X:1
+T:The Test Reel
+R:reel
+M:4/4
+L:1/8
+K:D
+|:A2FA DAFA|"G"B2GB dBGB|A2FA DAFA|1 GBAG FDD2:|2 GBAG FDD2||
+|:d2fd adfd|g2bg e2ge|!trill!f2af d2fa|gfed cAA2:|
+"""
+
+CHORALE = """X:2
+T:Multi-voice chorale
+%%score (1 2)
+M:3/4
+L:1/4
+K:F
+V:1 clef=treble
+V:2 clef=bass
+[V:1]A B c|d2 c|[K:Bb]B A G|F3|]
+[V:2]F, G, A,|B,2 A,|G, F, E,|F,3|]
+w:Lyr-ics with a | bar in them
+"""
+
+LONG_BARS = """X:3
+T:Bars longer than a patch
+M:12/8
+K:Am
+abcdefgabcdefgabcdefgabcdefgabcdefgabcdefg|[CEG][CEG][CEG][CEG][CEG][CEG][CEG][CEG]abc|
+A16|(3abc (3def (3gab (3cde (3fga (3bcd|z16|]
+% a closing comment, and no newline at the end"""
+
+
+@pytest.fixture(scope="session")
+def tunes() -> list[str]:
+    """Three hand-written tunes that stress patching: repeats, multi-voice, bars longer than a patch."""
+    return [REEL, CHORALE, LONG_BARS]

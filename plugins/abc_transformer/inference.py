@@ -17,11 +17,11 @@ import torch
 from musegen_cli.contract import GenerateRequest
 from musegen_cli.errors import UserError
 from musegen_cli.model_dir import load_weights, read_manifest
+from musegen_cli.notation.abc_patches import PAD, encode
 
 from . import conditions as cond
 from . import header_plan
 from .model import AbcTransformer, ModelConfig, quantize_int8
-from .patches import PAD, encode
 from .sampling import SamplingConfig, stream
 
 FAMILY_NAME = "abc-transformer"

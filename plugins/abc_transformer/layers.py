@@ -21,9 +21,10 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from musegen_cli.notation.abc_patches import PAD, encode
+
 from . import conditions as cond
 from .inference import AbcModel
-from .patches import PAD, encode
 
 #: ``add(layer name, step) -> vector [hidden] or None`` (None adds nothing).
 Steering = Callable[[str, int], Tensor | None]

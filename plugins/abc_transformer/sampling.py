@@ -20,8 +20,9 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from musegen_cli.notation.abc_patches import END, EOP, PAD, encode_prompt, ends_bar, patch_text
+
 from .model import AbcTransformer
-from .patches import END, EOP, PAD, encode_prompt, ends_bar, patch_text
 
 
 @dataclass(frozen=True)

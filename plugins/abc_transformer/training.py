@@ -39,10 +39,10 @@ from musegen_cli.device import autocast_dtype
 from musegen_cli.errors import UserError
 from musegen_cli.files import atomic_write
 from musegen_cli.model_dir import load_weights, read_manifest, write_model_dir
+from musegen_cli.notation.abc_patches import END, PAD, encode
 
 from . import conditions as cond
 from .model import PRESETS, AbcTransformer, ModelConfig
-from .patches import END, PAD, encode
 
 FAMILY_NAME = "abc-transformer"
 STATE_JSON = "training_state.json"

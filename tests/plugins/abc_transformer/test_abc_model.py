@@ -14,7 +14,7 @@ from musegen_plugins.abc_transformer.model import (
     parameter_count,
     quantize_int8,
 )
-from musegen_plugins.abc_transformer.patches import PAD, encode
+from musegen_cli.notation.abc_patches import PAD, encode
 
 SIZE = PRESETS["debug"].patch_size
 

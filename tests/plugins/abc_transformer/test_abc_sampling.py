@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from musegen_plugins.abc_transformer.model import PRESETS, AbcTransformer
-from musegen_plugins.abc_transformer.patches import END, TEXT_IDS, encode
+from musegen_cli.notation.abc_patches import END, TEXT_IDS, encode
 from musegen_plugins.abc_transformer.sampling import SamplingConfig, choose_tokens, generate, stream
 
 PROMPTS = ["X:1\nT:Reel\nM:4/4\nL:1/8\nK:D\n|:A2FA DAFA|", "", "X:2\nK:G\n"]

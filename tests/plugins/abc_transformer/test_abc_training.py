@@ -99,7 +99,7 @@ def test_long_pieces_keep_header_and_conditions_when_cropped():
     piece = Piece("X:1\nM:4/4\nL:1/8\nK:D\n" + body, {"emotion": "Q2", "key": "D"})
     rows = piece_patches(piece, piece.conditions, 16, 20, random.Random(0))
     assert len(rows) == 20
-    from musegen_plugins.abc_transformer.patches import patch_text
+    from musegen_cli.notation.abc_patches import patch_text
 
     text = "".join(patch_text(r) for r in rows)
     assert text.startswith("X:1\n%emotion Q2\n%key D\nM:4/4\nL:1/8\nK:D\n")

@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from musegen_plugins.abc_transformer.patches import (
+from musegen_cli.notation.abc_patches import (
     BOS,
     END,
     EOP,

@@ -1,4 +1,5 @@
-"""ABC text <-> fixed-width character patches, the units the hierarchical model reads and writes.
+"""ABC text <-> fixed-width character patches, the units hierarchical models (the abc-transformer,
+the scoring encoder) read and write.
 
 A piece is cut into *units* that follow the music: every header or field line (``X:``,
 ``K:``, ``%emotion Q1``, ``w:`` ...) is one unit, and every music line is cut after each
