@@ -25,6 +25,7 @@ Definitions (units and choices callers rely on):
   triad, with the tonic lowest (a melody must end on the tonic itself). The key is the
   last declared one that has a tonic (its mode chosen as for `mode`), else the analyzed key.
 - `valence`, `arousal`, `quadrant`: the rule in `emotion`.
+- `pitch_class_entropy`, `scale_consistency`, `repetition`, `bar_consistency`: see `metrics`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from musegen_cli.analysis import emotion
+from musegen_cli.analysis import emotion, metrics
 from musegen_cli.analysis.bars import Bar, is_attack, off_meter_bars, play_counts, read_bars, sounds
 from musegen_cli.analysis.declared import Declared, declared_from_score, resolve_mode
 from musegen_cli.analysis.modes import pitch_class, tonic_triad
@@ -75,6 +76,10 @@ class PieceFeatures:
     valence: str | None = None
     arousal: str | None = None
     quadrant: str | None = None
+    pitch_class_entropy: float | None = None
+    scale_consistency: float | None = None
+    repetition: float | None = None
+    bar_consistency: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with one key per field, in field order."""
@@ -116,7 +121,9 @@ def analyze_score(
         declared_key=declared.key.name if declared.key else None,
         declared_mode=declared.key.mode if declared.key else None,
     )
-    events = [event for part in parts for event in _note_events(part)]
+    base = replace(base, bar_consistency=metrics.bar_consistency(base.bars, base.bars_off_meter))
+    part_events = [_note_events(part) for part in parts]
+    events = [event for events_of_part in part_events for event in events_of_part]
     pitches = [midi for event in events if event.attack for midi in event.midis]
     if not pitches:
         return base
@@ -148,6 +155,9 @@ def analyze_score(
         valence=feeling.valence,
         arousal=feeling.arousal,
         quadrant=feeling.quadrant,
+        pitch_class_entropy=metrics.pitch_class_entropy(pitches),
+        scale_consistency=metrics.scale_consistency(pitches),
+        repetition=metrics.repetition(_bar_contents(e) for e in part_events),
     )
 
 
@@ -160,6 +170,8 @@ class _NoteEvent:
     end: float
     midis: tuple[int, ...]
     attack: bool
+    bar: int  # index of the written measure it starts in
+    onset_in_bar: float
 
 
 def _note_events(part: Stream) -> list[_NoteEvent]:
@@ -168,7 +180,7 @@ def _note_events(part: Stream) -> list[_NoteEvent]:
 
     measures = list(part.getElementsByClass(stream.Measure)) or [part]
     events = []
-    for measure in measures:
+    for bar, measure in enumerate(measures):
         base = float(measure.offset) if isinstance(measure, stream.Measure) else 0.0
         holders = [(measure, 0.0)] + [(voice, float(voice.offset)) for voice in measure.voices]
         for holder, shift in holders:
@@ -182,9 +194,22 @@ def _note_events(part: Stream) -> list[_NoteEvent]:
                         end=onset + float(element.quarterLength),
                         midis=tuple(p.midi for p in element.pitches),
                         attack=is_attack(element),
+                        bar=bar,
+                        onset_in_bar=shift + float(element.offset),
                     )
                 )
     return events
+
+
+def _bar_contents(events: list[_NoteEvent]) -> list[tuple | None]:
+    """Per written bar of a part: its attacks as (onset in bar, pitches, length), or None."""
+    if not events:
+        return []
+    contents: list[list[tuple]] = [[] for _ in range(max(e.bar for e in events) + 1)]
+    for event in events:
+        if event.attack:
+            contents[event.bar].append((round(event.onset_in_bar, 4), event.midis, round(event.end - event.onset, 4)))
+    return [tuple(sorted(bar)) if bar else None for bar in contents]
 
 
 def _analyze_key(score: Score) -> tuple[str, str]:
