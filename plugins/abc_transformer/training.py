@@ -1,7 +1,7 @@
 """Training an abc-transformer: data, batches, the loop, checkpoints and resume.
 
 Read top to bottom: ``Options`` (every knob ``--set KEY=VALUE`` can turn), ``load_pieces``
-(a dataset folder or ABC files -> clean tunes with conditions), ``Batches`` (which pieces a
+(a dataset folder or ABC files -> clean tunes with conditions), ``LengthBatches`` (which pieces a
 step sees, decided by the seed and the step number alone), then ``train`` (AdamW, warmup +
 cosine learning rate, gradient clipping and accumulation, bf16 autocast on CUDA, periodic
 validation, checkpoints, DDP).
@@ -39,7 +39,8 @@ from musegen_cli.device import autocast_dtype
 from musegen_cli.errors import UserError
 from musegen_cli.files import atomic_write
 from musegen_cli.model_dir import load_weights, read_manifest, write_model_dir
-from musegen_cli.notation.abc_patches import END, PAD, encode
+from musegen_cli.notation.abc_patches import END, PAD
+from musegen_cli.notation.patch_batches import LengthBatches, collate, crop_patches
 
 from . import conditions as cond
 from .model import PRESETS, AbcTransformer, ModelConfig
@@ -171,66 +172,13 @@ def load_pieces(data: str) -> Dataset:
 
 def piece_patches(piece: Piece, conditions: Mapping[str, str], patch_size: int, max_patches: int,
                   rng: random.Random | None) -> list[list[int]] | None:
-    """Patches of a piece with condition lines, cropped to ``max_patches``.
-
-    A long piece keeps its begin patch, condition lines and header (through ``K:``) and a
-    window of the body that starts at a patch boundary: at random with ``rng``, else at the
-    start. A piece whose header alone fills the context is skipped (None).
+    """Patches of a piece with condition lines, cropped to ``max_patches``: its header
+    (through ``K:``) and a window of the body, at random with ``rng``, else its start
+    (`notation.patch_batches.crop_patches`). A piece whose header alone fills the context
+    is skipped (None).
     """
-    text = cond.with_conditions(piece.abc, conditions)
-    patches = encode(text, patch_size)
-    if len(patches) <= max_patches:
-        return patches
-    lines = text.split("\n")
-    k_line = next((i for i, line in enumerate(lines) if line.startswith("K:")), 0)
-    head = len(encode("\n".join(lines[: k_line + 1]) + "\n", patch_size, add_end=False))
-    room = max_patches - head
-    if room < 1:
-        return None
-    start = head + (rng.randrange(len(patches) - head - room + 1) if rng is not None else 0)
-    return patches[:head] + patches[start : start + room]
-
-
-def collate(rows: list[list[list[int]]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad patch sequences into ids [B, P, S] and a patch mask [B, P]."""
-    longest, size = max(len(r) for r in rows), len(rows[0][0])
-    ids = torch.full((len(rows), longest, size), PAD, dtype=torch.long)
-    mask = torch.zeros(len(rows), longest, dtype=torch.bool)
-    for i, r in enumerate(rows):
-        ids[i, : len(r)] = torch.tensor(r, dtype=torch.long)
-        mask[i, : len(r)] = True
-    return ids.to(device), mask.to(device)
-
-
-class Batches:
-    """Which pieces the n-th micro-batch holds, from the seed and n alone (so resume is exact).
-
-    Each epoch shuffles the pieces, sorts runs of 32 batches by length (little padding) and
-    shuffles the batch order.
-    """
-
-    def __init__(self, lengths: list[int], batch_size: int, seed: int) -> None:
-        self.lengths, self.batch_size, self.seed = lengths, batch_size, seed
-        self._epoch, self._batches = -1, []
-        self.per_epoch = max(1, math.ceil(len(lengths) / batch_size))
-
-    def _make(self, epoch: int) -> list[list[int]]:
-        rng = random.Random(f"{self.seed}-epoch-{epoch}")
-        order = list(range(len(self.lengths)))
-        rng.shuffle(order)
-        batches = []
-        run = self.batch_size * 32
-        for start in range(0, len(order), run):
-            chunk = sorted(order[start : start + run], key=lambda i: self.lengths[i])
-            batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
-        rng.shuffle(batches)
-        return batches
-
-    def __getitem__(self, n: int) -> list[int]:
-        epoch, index = divmod(n, self.per_epoch)
-        if epoch != self._epoch:
-            self._epoch, self._batches = epoch, self._make(epoch)
-        return self._batches[index % len(self._batches)]
+    patches, head = crop_patches(cond.with_conditions(piece.abc, conditions), patch_size, max_patches, rng)
+    return None if head >= max_patches else patches
 
 
 # ----- distributed ---------------------------------------------------------------------------
@@ -432,7 +380,7 @@ def _train(request: TrainRequest, on_progress: ProgressCallback, out: Path, last
     dataset = load_pieces(request.data)
     valid = dataset.valid or dataset.train  # a handful of tunes may leave valid empty
     vocab = _condition_vocab(dataset.train, previous_vocab)
-    batches = Batches([len(p.abc) for p in dataset.train], options.batch_size, seed)
+    batches = LengthBatches([len(p.abc) for p in dataset.train], options.batch_size, str(seed))
 
     torch.manual_seed(seed)
     model = AbcTransformer(config).to(device)

@@ -15,10 +15,10 @@ import torch
 from musegen_cli.contract import TrainRequest
 from musegen_cli.errors import UserError
 from musegen_cli.model_dir import load_weights, read_manifest
+from musegen_cli.notation.patch_batches import LengthBatches
 
 from musegen_plugins.abc_transformer import conditions as cond
 from musegen_plugins.abc_transformer.training import (
-    Batches,
     Options,
     Piece,
     learning_rate,
@@ -108,7 +108,7 @@ def test_long_pieces_keep_header_and_conditions_when_cropped():
 
 def test_batches_depend_only_on_seed_and_step():
     lengths = list(range(50))
-    a, b = Batches(lengths, 8, seed=3), Batches(lengths, 8, seed=3)
+    a, b = LengthBatches(lengths, 8, seed="3"), LengthBatches(lengths, 8, seed="3")
     assert [a[n] for n in range(20)] == [b[n] for n in reversed(range(20))][::-1]
     epoch = sorted(i for n in range(a.per_epoch) for i in a[n])
     assert epoch == lengths  # every piece once per epoch

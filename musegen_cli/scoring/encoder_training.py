@@ -1,0 +1,577 @@
+"""Training a scorer on a dataset folder: pre-training, alignment, the emotion classifier.
+
+Read top to bottom: ``Options`` (every knob ``--set KEY=VALUE`` can turn), the data
+(``Corpus``: the records of a dataset folder), batches, the two losses, evaluation, the
+emotion classifier, then ``train``:
+
+1. **pretrain**: masked-patch reconstruction of the music encoder (M3's objective);
+2. **align**: symmetric InfoNCE between piece embeddings and embeddings of their
+   descriptions (`descriptions.describe` with a random subset of phrases), learned
+   temperature. A description names only some properties, so several pieces of a batch may
+   fit it: all of them count as positives (a multi-positive InfoNCE), which keeps
+   "a fast tune" from pushing the other fast tunes of the batch away;
+3. **emotion**: a class-balanced multinomial logistic regression from piece embeddings of
+   the train split to the analyzer's ``labels["quadrant"]``.
+
+Output directory layout::
+
+    OUT/musegen.json, OUT/model.safetensors      the finished scorer (`scorer.load_scorer(OUT)`)
+    OUT/best/                                    the align-stage weights of lowest validation loss
+    OUT/last/                                    the latest weights, and training_state.{json,safetensors}
+
+Nothing is pickled. Batches, masks and crops depend only on (seed, stage, step), and torch's
+RNG state is saved, so ``resume`` continues exactly (same device and thread count).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from musegen_cli.errors import UserError
+from musegen_cli.files import atomic_write
+from musegen_cli.model_dir import load_weights, write_model_dir
+from musegen_cli.scoring import descriptions
+from musegen_cli.notation.patch_batches import LengthBatches, collate
+from musegen_cli.scoring.music_encoder import piece_patches
+from musegen_cli.scoring.scorer import (
+    FAMILY,
+    PRESETS,
+    QUADRANTS,
+    Scorer,
+    ScorerNet,
+    build_net,
+    save_scorer,
+    scorer_config,
+)
+
+STAGES = ("pretrain", "align")
+LAST, BEST = "last", "best"
+STATE_JSON, STATE_TENSORS = "training_state.json", "training_state.safetensors"
+Progress = Callable[[Mapping[str, Any]], None]
+
+
+# ----- options ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    """Training settings; ``musegen scorer train --set KEY=VALUE`` overrides any of them."""
+
+    pretrain_steps: int = 300  # masked-patch steps (stage 1)
+    align_steps: int = 700  # contrastive steps (stage 2)
+    batch_size: int = 64  # pieces per step; also the contrastive negatives
+    lr: float = 5e-4
+    min_lr_ratio: float = 0.1  # each stage's cosine ends at lr * min_lr_ratio
+    warmup: int = 50  # linear warmup steps per stage (capped at a tenth of the stage)
+    weight_decay: float = 0.05
+    grad_clip: float = 1.0  # 0 switches clipping off
+    mask_ratio: float = 0.4  # share of patches masked in pre-training (M3 masks 45%)
+    max_minutes: float | None = None  # wall-time budget of the whole run ...
+    pretrain_share: float = 0.3  # ... of which pre-training may use this share ...
+    reserve_share: float = 0.08  # ... and this share is kept for the emotion fit and final metrics
+    eval_every: int = 100  # steps between validation + checkpoint; a stage's last step always does both
+    eval_pieces: int = 512  # validation pieces per evaluation (retrieval is among these)
+    emotion_pieces: int = 4000  # train pieces the emotion classifier is fitted on
+    emotion_iterations: int = 200  # L-BFGS iterations of the emotion classifier
+    emotion_l2: float = 1e-3
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], base: Options | None = None) -> Options:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - fields)
+        if unknown:
+            raise UserError(f"the scorer has no training option {unknown[0]!r}; its options: {', '.join(fields)}")
+        merged = {**asdict(base or cls()), **values}
+        for name in ("pretrain_steps", "align_steps", "warmup", "emotion_iterations"):
+            if not _whole(merged[name]) or merged[name] < 0:
+                raise UserError(f"{name} must be a whole number >= 0, got {merged[name]!r}")
+        for name in ("batch_size", "eval_every", "eval_pieces", "emotion_pieces"):
+            if not _whole(merged[name]) or merged[name] < 1:
+                raise UserError(f"{name} must be a positive whole number, got {merged[name]!r}")
+        if merged["batch_size"] < 2:
+            raise UserError("batch_size must be at least 2 (contrastive training needs negatives)")
+        for name in ("lr", "weight_decay", "grad_clip", "emotion_l2"):
+            if not _number(merged[name]) or merged[name] < 0:
+                raise UserError(f"{name} must be a number >= 0, got {merged[name]!r}")
+        for name in ("min_lr_ratio", "mask_ratio", "pretrain_share", "reserve_share"):
+            if not _number(merged[name]) or not 0 <= merged[name] <= 1:
+                raise UserError(f"{name} must be a number from 0 to 1, got {merged[name]!r}")
+        if merged["pretrain_share"] + merged["reserve_share"] > 1:
+            raise UserError("pretrain_share + reserve_share must not exceed 1")
+        if merged["max_minutes"] is not None and (not _number(merged["max_minutes"]) or merged["max_minutes"] <= 0):
+            raise UserError(f"max_minutes must be a positive number, got {merged['max_minutes']!r}")
+        return cls(**merged)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+#: Options a preset starts from: the debug preset trains in seconds.
+PRESET_OPTIONS: dict[str, dict[str, Any]] = {
+    "debug": {"pretrain_steps": 20, "align_steps": 40, "batch_size": 8, "lr": 1e-3, "warmup": 2,
+              "eval_every": 20, "eval_pieces": 64, "emotion_pieces": 256, "emotion_iterations": 50},
+    "small": {},
+}
+
+
+def learning_rate(step: int, steps: int, options: Options) -> float:
+    """Linear warmup, then cosine decay to ``lr * min_lr_ratio`` at the stage's last step."""
+    warmup = min(options.warmup, steps // 10)
+    if step < warmup:
+        return options.lr * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
+    floor = options.lr * options.min_lr_ratio
+    return floor + 0.5 * (1 + math.cos(math.pi * progress)) * (options.lr - floor)
+
+
+# ----- data ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Corpus:
+    """The records of a dataset folder (``{split}.jsonl``) and its manifest hash."""
+
+    folder: Path
+    train: list[dict[str, Any]]
+    valid: list[dict[str, Any]]
+    test: list[dict[str, Any]]
+    manifest_hash: str | None
+
+
+def read_split(folder: Path, split: str) -> list[dict[str, Any]]:
+    path = folder / f"{split}.jsonl"
+    if not path.is_file():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record["abc"], str):
+                raise TypeError("no ABC text")
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise UserError(f"{path}:{number} is not a dataset record ({exc})") from None
+        records.append(record)
+    return records
+
+
+def load_corpus(data: str | Path) -> Corpus:
+    """A dataset folder, or anything `musegen_cli.data.resolve` builds into one (``corpus``, music files)."""
+    from musegen_cli.data.resolve import dataset_folder
+
+    folder = dataset_folder(str(data))
+    manifest_hash = None
+    if (folder / "manifest.json").is_file():
+        try:
+            manifest_hash = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("hash")
+        except json.JSONDecodeError:
+            manifest_hash = None
+    corpus = Corpus(folder, *(read_split(folder, split) for split in ("train", "valid", "test")), manifest_hash)
+    if len(corpus.train) < 2:
+        raise UserError(f"{data} has fewer than 2 training pieces; the scorer needs more music")
+    return corpus
+
+
+# ----- losses -------------------------------------------------------------------------------
+
+
+def positives(chosen: Sequence[Sequence[str]], records: Sequence[Mapping[str, Any]]) -> torch.Tensor:
+    """[texts, pieces] bool: piece j fits description i when it has every phrase i names."""
+    full = [set(descriptions.phrases(r)) for r in records]
+    return torch.tensor([[set(c) <= f for f in full] for c in chosen])
+
+
+def contrastive_loss(music: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor,
+                     fits: torch.Tensor) -> torch.Tensor:
+    """Symmetric multi-positive InfoNCE: each text against all pieces and each piece against
+    all texts, the target spread evenly over the pairs that fit (the diagonal always does)."""
+    fits = fits.to(music.device) | torch.eye(len(music), dtype=torch.bool, device=music.device)
+    logits = logit_scale.exp().clamp(max=100) * text @ music.T
+    t2m = fits / fits.sum(1, keepdim=True)
+    m2t = fits.T / fits.T.sum(1, keepdim=True)
+    loss_t = -(t2m * F.log_softmax(logits, 1)).sum(1).mean()
+    loss_m = -(m2t * F.log_softmax(logits.T, 1)).sum(1).mean()
+    return (loss_t + loss_m) / 2
+
+
+def _align_loss(net: ScorerNet, records: Sequence[Mapping[str, Any]], rows: list[list[list[int]]],
+                chosen: Sequence[Sequence[str]], device: torch.device) -> torch.Tensor:
+    ids, mask = collate(rows, device)
+    music = net.music(ids, mask)
+    tokens, token_mask = net.text.tokenize([descriptions.join(list(c)) for c in chosen], device)
+    text = net.text(tokens, token_mask)
+    return contrastive_loss(music, text, net.logit_scale, positives(chosen, records))
+
+
+def _generator(seed: int, stage: str, step: int) -> torch.Generator:
+    """The masking randomness of one step, from (seed, stage, step) alone."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + STAGES.index(stage) * 100_003 + step) % 2**62)
+
+
+# ----- evaluation ---------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def evaluate_pretrain(net: ScorerNet, records: Sequence[Mapping[str, Any]], options: Options,
+                      device: torch.device) -> dict[str, float]:
+    """Masked-patch loss on held-out pieces (the same masks every time)."""
+    was_training = net.training
+    net.eval()
+    c = net.music.config
+    generator = torch.Generator().manual_seed(12345)
+    total, batches = 0.0, 0
+    for start in range(0, len(records), options.batch_size):
+        chunk = records[start : start + options.batch_size]
+        rows = [piece_patches(r["abc"], c.patch_size, c.max_patches) for r in chunk]
+        ids, mask = collate(rows, device)
+        total += float(net.music.masked_patch_loss(ids, mask, options.mask_ratio, generator))
+        batches += 1
+    net.train(was_training)
+    return {"valid_mask_loss": total / max(1, batches)}
+
+
+@torch.no_grad()
+def evaluate_align(net: ScorerNet, config: Mapping[str, Any], records: Sequence[Mapping[str, Any]],
+                   batch_size: int, device: torch.device) -> dict[str, float]:
+    """Contrastive loss (full descriptions, batches of ``batch_size``) and text -> music
+    retrieval among all given pieces: is a piece among the top 1 / top 5 for its own description?"""
+    was_training = net.training
+    scorer = Scorer(net, config, device)
+    music = scorer.embed_pieces([r["abc"] for r in records], batch_size)
+    texts = [descriptions.describe(r) for r in records]
+    text = scorer.embed_texts(texts)
+    full = [descriptions.phrases(r) for r in records]
+    losses = []
+    for start in range(0, len(records) - 1, batch_size):
+        end = min(len(records), start + batch_size)
+        if end - start < 2:
+            break
+        fits = positives(full[start:end], records[start:end])
+        losses.append(float(contrastive_loss(music[start:end], text[start:end], net.logit_scale.cpu(), fits)))
+    net.train(was_training)
+    ranks = retrieval_ranks(text, music)
+    count = len(records)
+    return {
+        "loss": sum(losses) / max(1, len(losses)),
+        "top1": float((ranks < 1).float().mean()),
+        "top5": float((ranks < 5).float().mean()),
+        "chance_top1": min(1.0, 1 / count),
+        "chance_top5": min(1.0, 5 / count),
+        "pieces": count,
+    }
+
+
+def retrieval_ranks(text: torch.Tensor, music: torch.Tensor) -> torch.Tensor:
+    """For text i, how many pieces score strictly higher than piece i (0 = found first)."""
+    sims = text @ music.T
+    own = sims.diagonal()[:, None]
+    return (sims > own).sum(1)
+
+
+# ----- the emotion classifier ------------------------------------------------------------------
+
+
+def fit_emotion(embeddings: torch.Tensor, quadrants: Sequence[str], iterations: int,
+                l2: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weight [4, D] and bias [4] of a class-balanced multinomial logistic regression.
+
+    Features are standardised for the fit (L-BFGS converges in a few dozen steps then), and
+    the scaling is folded back into the weights, so the classifier reads raw embeddings.
+    """
+    x = embeddings.double()
+    y = torch.tensor([QUADRANTS.index(q) for q in quadrants])
+    mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
+    z = (x - mean) / std
+    counts = torch.bincount(y, minlength=len(QUADRANTS)).double()
+    class_weights = torch.where(counts > 0, len(y) / (len(QUADRANTS) * counts.clamp_min(1)), 0.0)
+    weight = torch.zeros(len(QUADRANTS), x.shape[1], dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(len(QUADRANTS), dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weight, bias], max_iter=max(1, iterations), line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(z @ weight.T + bias, y, weight=class_weights) + l2 * weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    if iterations:
+        optimizer.step(closure)
+    with torch.no_grad():
+        raw_weight = weight / std
+        raw_bias = bias - raw_weight @ mean
+    return raw_weight.float(), raw_bias.float()
+
+
+def emotion_metrics(scorer: Scorer, embeddings: torch.Tensor, quadrants: Sequence[str]) -> dict[str, float]:
+    """Accuracy against the analyzer's quadrants, balanced accuracy, and the majority baseline."""
+    if not quadrants:
+        return {}
+    y = torch.tensor([QUADRANTS.index(q) for q in quadrants])
+    predicted = scorer.emotion_probs(embeddings).argmax(1)
+    recalls = [float((predicted[y == k] == k).float().mean()) for k in range(len(QUADRANTS)) if (y == k).any()]
+    return {
+        "emotion_accuracy": float((predicted == y).float().mean()),
+        "emotion_balanced_accuracy": sum(recalls) / len(recalls),
+        "emotion_majority_baseline": float(torch.bincount(y).max()) / len(y),
+    }
+
+
+def _labelled(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [r for r in records if (r.get("labels") or {}).get("quadrant") in QUADRANTS]
+
+
+# ----- checkpoints --------------------------------------------------------------------------
+
+
+def _save_state(folder: Path, optimizer: torch.optim.Optimizer, info: Mapping[str, Any]) -> None:
+    """Optimizer moments and torch's RNG as safetensors, everything else as JSON."""
+    from safetensors.torch import save
+
+    state = optimizer.state_dict()
+    tensors = {f"optimizer.{index}.{key}": value.detach().cpu().contiguous()
+               for index, slots in state["state"].items() for key, value in slots.items()}
+    tensors["rng.torch"] = torch.get_rng_state()
+    atomic_write(folder / STATE_TENSORS, save(tensors))
+    payload = {**info, "param_groups": state["param_groups"]}
+    atomic_write(folder / STATE_JSON, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def _read_state(folder: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    from safetensors.torch import load_file
+
+    if not (folder / STATE_JSON).is_file() or not (folder / STATE_TENSORS).is_file():
+        raise UserError(f"--resume: {folder} holds no training state ({STATE_JSON}); train without --resume")
+    return json.loads((folder / STATE_JSON).read_text(encoding="utf-8")), load_file(folder / STATE_TENSORS)
+
+
+def _load_optimizer(optimizer: torch.optim.Optimizer, info: Mapping[str, Any],
+                    tensors: Mapping[str, torch.Tensor]) -> None:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in tensors.items():
+        if name.startswith("optimizer."):
+            _, index, key = name.split(".", 2)
+            state.setdefault(int(index), {})[key] = value
+    groups = [{**g, "betas": tuple(g["betas"])} for g in info["param_groups"]]
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+def _optimizer(net: ScorerNet, stage: str, options: Options) -> torch.optim.AdamW:
+    """AdamW over what a stage trains: the music encoder (with its reconstruction head) in
+    pre-training; both encoders and the temperature in alignment. Matrices decay, the rest not."""
+    if stage == "pretrain":
+        params = list(net.music.named_parameters(prefix="music"))
+    else:
+        head = ("music.state_to_char", "music.char_embed", "music.char_decoder", "music.char_head", "music.mask_embed")
+        params = [(n, p) for n, p in net.named_parameters() if not n.startswith((*head, "emotion"))]
+    decay = [p for _, p in params if p.dim() >= 2]
+    no_decay = [p for _, p in params if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": options.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=options.lr, betas=(0.9, 0.98))
+
+
+# ----- the loop -----------------------------------------------------------------------------
+
+
+def train(data: str | Path, output: Path, preset: str, seed: int, options: Mapping[str, Any], on_progress: Progress,
+          resume: bool = False, device: str | torch.device = "cpu") -> Path:
+    """Train a scorer (module doc) and save it in ``output``; return ``output``."""
+    started = time.perf_counter()
+    device = torch.device(device)
+    out, last_dir = Path(output), Path(output) / LAST
+    saved: dict[str, Any] | None = None
+    saved_tensors: dict[str, torch.Tensor] = {}
+    if resume:
+        saved, saved_tensors = _read_state(last_dir)
+        preset, seed, config = saved["preset"], saved["seed"], saved["config"]
+        opts = Options.from_mapping(options, Options.from_mapping(saved["options"]))
+    else:
+        if preset not in PRESETS:
+            raise UserError(f"unknown scorer preset {preset!r}; choose one of: {', '.join(PRESETS)}")
+        opts = Options.from_mapping({**PRESET_OPTIONS.get(preset, {}), **options})
+        config = scorer_config(preset, *PRESETS[preset])
+    corpus = load_corpus(data)
+    valid = corpus.valid or corpus.train  # a handful of tunes may leave valid empty
+    eval_records = valid[: opts.eval_pieces]
+
+    torch.manual_seed(seed)
+    net = build_net(config).to(device)
+    if saved is not None:
+        net.load_state_dict(load_weights(last_dir, device))
+        torch.set_rng_state(saved_tensors["rng.torch"])
+    net.train()
+    progress_state: dict[str, Any] = dict(saved or {"stage": STAGES[0], "step": 0, "stage_done": False,
+                                                    "best_align_loss": None, "best_step": None,
+                                                    "training_seconds": 0.0, "pretrain_metrics": {}})
+    trained_before = float(progress_state["training_seconds"])
+
+    def elapsed() -> float:
+        return trained_before + time.perf_counter() - started
+
+    steps = {"pretrain": opts.pretrain_steps, "align": opts.align_steps}
+    total_steps = sum(steps.values())
+    provenance = {
+        "data": str(data), "data_manifest_hash": corpus.manifest_hash, "train_pieces": len(corpus.train),
+        "valid_pieces": len(corpus.valid), "test_pieces": len(corpus.test), "seed": seed, "preset": preset,
+        "options": asdict(opts), "device": str(device), "torch": torch.__version__,
+    }
+    if progress_state["stage"] != "done":
+        for stage in STAGES[STAGES.index(progress_state["stage"]):]:
+            if progress_state["stage"] != stage:
+                progress_state.update(stage=stage, step=0, stage_done=False)
+            _run_stage(stage, net, config, corpus, eval_records, opts, seed, steps, total_steps, device,
+                       progress_state, saved if saved is not None and saved["stage"] == stage else None,
+                       saved_tensors, elapsed, provenance, out, on_progress)
+            saved = None
+        if (out / BEST / "model.safetensors").is_file():
+            net.load_state_dict(load_weights(out / BEST, device))
+    else:
+        net.load_state_dict(load_weights(out, device))
+
+    net.eval()
+    on_progress({"stage": "emotion", "step": total_steps, "total_steps": total_steps})
+    scorer = Scorer(net, config, device)
+    labelled = _labelled(corpus.train)[: opts.emotion_pieces]
+    if labelled:
+        train_embeddings = scorer.embed_pieces([r["abc"] for r in labelled])
+        weight, bias = fit_emotion(train_embeddings, [r["labels"]["quadrant"] for r in labelled],
+                                   opts.emotion_iterations, opts.emotion_l2)
+        with torch.no_grad():
+            net.emotion.weight.copy_(weight.to(device))
+            net.emotion.bias.copy_(bias.to(device))
+    scorer = Scorer(net, config, device)  # a fresh version: the weights changed
+    metrics = final_metrics(scorer, corpus, net, config, opts, device)
+    metrics.update(progress_state["pretrain_metrics"])
+    metrics.update({"steps": progress_state.get("steps_done", {}), "emotion_train_pieces": len(labelled),
+                    "best_align_step": progress_state["best_step"]})
+    seconds = elapsed()
+    save_scorer(scorer, out, {**provenance, "training_seconds": round(seconds, 2)}, metrics)
+    atomic_write(last_dir / STATE_JSON, json.dumps({**progress_state, "stage": "done", "preset": preset,
+                                                    "seed": seed, "config": config, "options": asdict(opts),
+                                                    "training_seconds": seconds, "param_groups": []},
+                                                   indent=2, sort_keys=True) + "\n")
+    on_progress({"stage": "done", "step": total_steps, "total_steps": total_steps, **_headline(metrics)})
+    return out
+
+
+def _headline(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("test_top1", "test_top5", "test_emotion_accuracy")
+    return {k: metrics[k] for k in keys if k in metrics}
+
+
+def final_metrics(scorer: Scorer, corpus: Corpus, net: ScorerNet, config: Mapping[str, Any], opts: Options,
+                  device: torch.device) -> dict[str, Any]:
+    """Retrieval, contrastive loss and emotion accuracy on the valid and test splits."""
+    metrics: dict[str, Any] = {}
+    for split, records in (("valid", corpus.valid), ("test", corpus.test)):
+        if len(records) < 2:
+            continue
+        figures = evaluate_align(net, config, records, opts.batch_size, device)
+        metrics.update({f"{split}_{name}": value for name, value in figures.items()})
+        labelled = _labelled(records)
+        if labelled:
+            embeddings = scorer.embed_pieces([r["abc"] for r in labelled])
+            quadrants = [r["labels"]["quadrant"] for r in labelled]
+            metrics.update({f"{split}_{k}": v for k, v in emotion_metrics(scorer, embeddings, quadrants).items()})
+    return metrics
+
+
+def _run_stage(stage: str, net: ScorerNet, config: Mapping[str, Any], corpus: Corpus,
+               eval_records: list[dict[str, Any]], opts: Options, seed: int, steps: Mapping[str, int],
+               total_steps: int, device: torch.device, state: dict[str, Any], saved: Mapping[str, Any] | None,
+               saved_tensors: Mapping[str, torch.Tensor], elapsed: Callable[[], float], provenance: Mapping[str, Any],
+               out: Path, on_progress: Progress) -> None:
+    """One stage's loop: steps, periodic evaluation and checkpoints, stopping at the stage's
+    step count or its share of ``max_minutes``."""
+    c = net.music.config
+    stage_steps = steps[stage]
+    offset = steps["pretrain"] if stage == "align" else 0
+    optimizer = _optimizer(net, stage, opts)
+    if saved is not None:
+        _load_optimizer(optimizer, saved, saved_tensors)
+    step = int(state["step"])
+    deadline = None
+    if opts.max_minutes is not None:
+        share = opts.pretrain_share if stage == "pretrain" else 1 - opts.reserve_share
+        deadline = opts.max_minutes * 60 * share
+    batches = LengthBatches([len(r["abc"]) for r in corpus.train], opts.batch_size, f"{seed}-{stage}", run=16,
+                            drop_last=True)
+    stop = state["stage_done"] or step >= stage_steps
+    log_every = max(1, min(opts.eval_every, 10))
+    window_loss, window_steps, window_pieces, window_start = 0.0, 0, 0, time.perf_counter()
+
+    def checkpoint(figures: Mapping[str, Any], is_best: bool) -> None:
+        state.update(training_seconds=elapsed(), steps_done={**state.get("steps_done", {}), stage: step})
+        info = {**state, "preset": provenance["preset"], "seed": seed, "config": dict(config), "options": asdict(opts)}
+        record = {**provenance, "stage": stage, "stage_step": step, "training_seconds": round(elapsed(), 2)}
+        write_model_dir(out / LAST, family=FAMILY, config=config, state_dict=net.state_dict(),
+                        provenance=record, metrics=figures)
+        if is_best:
+            write_model_dir(out / BEST, family=FAMILY, config=config, state_dict=net.state_dict(),
+                            provenance=record, metrics=figures)
+        _save_state(out / LAST, optimizer, info)
+
+    while not stop:
+        lr = learning_rate(step, stage_steps, opts)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        rng = random.Random(f"{seed}-{stage}-batch-{step}")
+        records = [corpus.train[i] for i in batches[step]]
+        rows = [piece_patches(r["abc"], c.patch_size, c.max_patches, rng) for r in records]
+        if stage == "pretrain":
+            ids, mask = collate(rows, device)
+            loss = net.music.masked_patch_loss(ids, mask, opts.mask_ratio, _generator(seed, stage, step))
+        else:
+            chosen = [descriptions.sample_phrases(r, rng) for r in records]
+            loss = _align_loss(net, records, rows, chosen, device)
+        loss.backward()
+        if opts.grad_clip:
+            torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], opts.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        state["step"] = step
+        window_loss += float(loss.detach())
+        window_steps += 1
+        window_pieces += len(records)
+        out_of_time = deadline is not None and elapsed() >= deadline
+        stop = step >= stage_steps or out_of_time
+        if step % log_every == 0 or stop:
+            now = time.perf_counter()
+            on_progress({"stage": stage, "step": offset + step, "total_steps": total_steps,
+                         "loss": window_loss / window_steps,
+                         "pieces_per_s": window_pieces / max(1e-9, now - window_start),
+                         "lr": lr})
+            window_loss, window_steps, window_pieces, window_start = 0.0, 0, 0, now
+        if step % opts.eval_every == 0 or stop:
+            state["stage_done"] = stop
+            if stage == "pretrain":
+                figures: dict[str, Any] = evaluate_pretrain(net, eval_records, opts, device)
+                state["pretrain_metrics"] = {"pretrain_valid_mask_loss": figures["valid_mask_loss"],
+                                             "pretrain_steps": step}
+                is_best = False
+            else:
+                held_out = evaluate_align(net, config, eval_records, opts.batch_size, device)
+                figures = {f"valid_{k}": held_out[k] for k in ("loss", "top1", "top5")}
+                best = state["best_align_loss"]
+                is_best = best is None or figures["valid_loss"] < best
+                if is_best:
+                    state.update(best_align_loss=figures["valid_loss"], best_step=step)
+            on_progress({"stage": stage, "step": offset + step, **figures})
+            checkpoint(figures, is_best)
