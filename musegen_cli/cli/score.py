@@ -1,16 +1,21 @@
-"""`musegen score`: measure pieces (files, folders, stdin) and print one row per piece.
+"""`musegen score`: measure pieces (files, folders, stdin, corpus collections), one row each.
 
-The only score kind so far is `--features` (the musical features of `musegen_cli.analysis`),
-so it is what runs when no kind is asked for; learned scores will be further flags beside it.
+Two kinds of score, together or apart:
+
+- `--features` (the default when nothing else is asked): the analyzer's musical features
+  and metrics (`musegen_cli.analysis`);
+- learned scores from the scorer (`musegen_cli.scoring`): `--reference` (cosine to a
+  reference set's mean, and `plagiarism`: the nearest single reference piece), `--text`
+  (cosine to a description), `--emotion Q1` (the classifier's probability of a quadrant).
+  `--save-features FILE` saves the pieces' embeddings to use as a reference later.
+
 A multi-tune ABC file gives one row per tune, named `FILE#X` after the tune's X: number.
-A piece that does not parse is a row with `parses: false` and the reason, not a failure;
-a path that does not exist is an error (exit code 2).
+A piece that does not parse is a row with `parses: false` and the reason, and no learned
+scores; a path that does not exist is an error (exit code 2).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -19,9 +24,10 @@ import typer
 from musegen_cli.cli.options import JsonFlag
 
 if TYPE_CHECKING:
-    from musegen_cli.analysis.features import PieceFeatures
+    import torch
 
-STDIN = "-"
+    from musegen_cli.scoring.inputs import InputPiece
+    from musegen_cli.scoring.scorer import Scorer
 
 EPILOG = """Examples:
 
@@ -31,121 +37,152 @@ EPILOG = """Examples:
 
   cat tune.abc | musegen score - --from abc
 
-  musegen score out/*.abc --json | jq '.[] | {piece, quadrant}'
+  musegen score out/*.abc --reference corpus:oneills1850 --emotion Q1
 
-Folders are searched recursively for .abc .xml .musicxml .mxl .mid .midi .krn files. Tempo is in quarter notes per minute (from Q: with its beat unit; 120 when none is declared, see tempo_source); duration and notes per second count repeats as played. The emotion quadrant follows the rule in musegen_cli/analysis/emotion.py: valence from the mode, arousal from notes per second, register as tie-breaker."""
+  musegen score corpus:bach --save-features bach.safetensors
+
+  musegen score out/ --reference bach.safetensors --text "a chorale in four voices" --json
+
+Folders are searched recursively for .abc .xml .musicxml .mxl .mid .midi .krn files; corpus:NAME is a collection of music21's corpus (oneills1850, essenFolksong, bach, ...). Tempo is in quarter notes per minute (from Q: with its beat unit; 120 when none is declared, see tempo_source); duration and notes per second count repeats as played. The emotion quadrant Q follows the rule in musegen_cli/analysis/emotion.py: valence from the mode, arousal from notes per second, register as tie-breaker. Learned scores are cosines in [-1, 1] (probabilities for --emotion)."""
 
 
 def register(app: typer.Typer) -> None:
     @app.command("score", epilog=EPILOG)
     def score(
         paths: Annotated[
-            list[str], typer.Argument(help="Files, folders (searched recursively) or - for standard input.")
+            list[str], typer.Argument(help="Files, folders (searched recursively), corpus:NAME, or - for standard input.")
         ],
         features: Annotated[
-            bool,
-            typer.Option("--features", help="Musical features (the default, and so far the only score kind)."),
+            bool, typer.Option("--features", help="Musical features (the default when no learned score is asked).")
         ] = False,
+        reference: Annotated[
+            Optional[str],
+            typer.Option("--reference", "-r", help="Reference set: music folder/file, corpus:NAME, or a saved feature file."),
+        ] = None,
+        text: Annotated[Optional[str], typer.Option("--text", "-t", help="A description to match.")] = None,
+        emotion: Annotated[Optional[str], typer.Option("--emotion", help="Probability of this quadrant (Q1-Q4).")] = None,
+        save_features: Annotated[
+            Optional[Path], typer.Option("--save-features", help="Save the pieces' embeddings (a reference set).")
+        ] = None,
+        scorer_path: Annotated[
+            Optional[Path], typer.Option("--scorer", help="Scorer folder (default: the bundled one).")
+        ] = None,
         from_format: Annotated[
             Optional[str],
             typer.Option("--from", help="Input format (abc, musicxml, midi, humdrum) instead of guessing it."),
         ] = None,
         json_output: JsonFlag = False,
     ) -> None:
-        """Score pieces of music: parsing, bars, key and mode, tempo, density, register, emotion."""
+        """Score pieces of music: musical features, and learned reference, text and emotion scores."""
         from musegen_cli.cli.output import emit_json, progress
+        from musegen_cli.errors import UserError
         from musegen_cli.notation.formats import INPUT_FORMATS
+        from musegen_cli.scoring.inputs import collect_sources, read_pieces
 
-        del features  # features are computed whether or not the flag is given (the only kind)
         if from_format is not None and from_format not in INPUT_FORMATS:
-            from musegen_cli.errors import UserError
-
             raise UserError(f"unknown --from format {from_format!r}; choose one of {', '.join(INPUT_FORMATS)}")
-        pieces = plan_pieces(collect_sources(paths), from_format)
+        if emotion is not None and emotion not in QUADRANTS:
+            raise UserError(f"invalid emotion {emotion!r}; valid values: {', '.join(QUADRANTS)}")
+        learned = any(v is not None for v in (reference, text, emotion, save_features))
+        pieces = read_pieces(collect_sources(paths), from_format)
         rows = [
-            {"piece": name, **analyze().to_dict()}
-            for name, analyze in progress(pieces, total=len(pieces), description="scoring")
+            {"piece": piece.name, **piece.analyze().to_dict()}
+            for piece in progress(pieces, total=len(pieces), description="analysing")
         ]
+        if learned:
+            from musegen_cli.scoring.scorer import load_scorer
+
+            scorer = load_scorer(scorer_path)
+            add_learned_scores(rows, pieces, scorer, reference, text, emotion, save_features, " ".join(paths))
         if json_output:
             emit_json(rows)
+        elif learned and not features:
+            render_learned_table(rows)
         else:
             render_table(rows)
 
 
-def collect_sources(paths: list[str]) -> list[str]:
-    """The files to read: each path, folders expanded (sorted) to the files of known formats."""
-    from musegen_cli.errors import UserError
-    from musegen_cli.notation.formats import EXTENSIONS
+QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
 
-    sources: list[str] = []
-    for raw in paths:
-        if raw == STDIN:
-            sources.append(STDIN)
+
+def add_learned_scores(rows: list[dict[str, Any]], pieces: list[InputPiece], scorer: Scorer,
+                       reference: str | None, text: str | None, emotion: str | None,
+                       save_features: Path | None, source: str) -> None:
+    """Embed the pieces that parse and add the asked-for scores to their rows (None elsewhere)."""
+    from musegen_cli.scoring import reference as ref
+
+    embedded = _embed_rows(rows, pieces, scorer)
+    indices = [i for i, _ in embedded]
+    embeddings = _stack(scorer, [e for _, e in embedded])
+    if save_features is not None:
+        if not indices:
+            from musegen_cli.errors import UserError
+
+            raise UserError("no piece could be read, so there are no features to save")
+        ref.save_features(ref.ReferenceSet([rows[i]["piece"] for i in indices], embeddings, scorer.version, source),
+                          save_features)
+    columns: dict[str, list[Any]] = {}
+    if reference is not None:
+        reference_set = load_reference(reference, scorer)
+        best, names = ref.nearest(embeddings, reference_set)
+        columns["reference"] = ref.reference_scores(embeddings, reference_set).tolist()
+        columns["plagiarism"] = best.tolist()
+        columns["plagiarism_match"] = names
+    if text is not None:
+        columns["text"] = ref.text_scores(embeddings, scorer.embed_texts([text])[0]).tolist()
+    if emotion is not None:
+        columns[f"emotion_{emotion}"] = scorer.emotion_probs(embeddings)[:, QUADRANTS.index(emotion)].tolist()
+    for name, values in columns.items():
+        for row in rows:
+            row[name] = None
+        for i, value in zip(indices, values):
+            rows[i][name] = value
+
+
+def _embed_rows(rows: list[dict[str, Any]], pieces: list[InputPiece], scorer: Scorer) -> list[tuple[int, Any]]:
+    """(row index, embedding) of every piece that parses and has ABC text, with a progress bar."""
+    from musegen_cli.cli.output import progress
+
+    texts: list[tuple[int, str]] = []
+    for index, (row, piece) in enumerate(zip(rows, pieces)):
+        if not row["parses"]:
             continue
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS)
-            sources.extend(str(p) for p in found)
-        elif path.exists():
-            sources.append(raw)
-        else:
-            raise UserError(f"no such file or folder: {raw}")
-    return sources
-
-
-def plan_pieces(sources: list[str], from_format: str | None) -> list[tuple[str, Callable[[], PieceFeatures]]]:
-    """(row name, analysis to run) for every piece: each tune of an ABC file is a piece,
-    named `FILE#X` when the file holds several. Analyses run later, under a progress bar."""
-    from musegen_cli.analysis.abc_header import parse_abc_header
-    from musegen_cli.analysis.features import PieceFeatures, analyze_abc
-    from musegen_cli.errors import UserError
-    from musegen_cli.files import read_bytes
-    from musegen_cli.notation.formats import decode_text, detect_format, split_abc_tunes
-
-    pieces: list[tuple[str, Callable[[], PieceFeatures]]] = []
-    for source in sources:
-        name = "<stdin>" if source == STDIN else source
-        data = None
-        try:
-            fmt = from_format or detect_format(source, b"")  # by extension, without reading
-        except UserError:
-            data = read_bytes(source)
-            try:
-                fmt = detect_format(source, data)  # by content
-            except UserError as exc:
-                failed = PieceFeatures(parses=False, error=str(exc))
-                pieces.append((name, lambda failed=failed: failed))
-                continue
-        if fmt != "abc":
-            kept = data if data is not None or source != STDIN else read_bytes(source)
-            pieces.append((name, partial(_analyze_file, source, fmt, kept)))
+        abc = piece.abc()
+        if abc is None:
+            row.update(parses=False, error="could not be written as ABC for the scorer")
             continue
-        try:
-            text = decode_text(data if data is not None else read_bytes(source), "abc")
-        except UserError as exc:  # binary data: a row that says so, like any unparseable piece
-            pieces.append((name, partial(PieceFeatures, parses=False, error=str(exc))))
-            continue
-        tunes = split_abc_tunes(text) or [""]
-        for index, tune in enumerate(tunes, start=1):
-            number = parse_abc_header(tune).number if len(tunes) > 1 else None
-            label = name if len(tunes) == 1 else f"{name}#{number if number is not None else index}"
-            pieces.append((label, partial(analyze_abc, tune)))
-    return pieces
+        texts.append((index, abc))
+    batch = 64
+    embedded: list[tuple[int, Any]] = []
+    for start in progress(range(0, len(texts), batch), total=-(-len(texts) // batch), description="embedding"):
+        chunk = texts[start : start + batch]
+        vectors = scorer.embed_pieces([abc for _, abc in chunk], batch_size=batch)
+        embedded += [(index, vector) for (index, _), vector in zip(chunk, vectors)]
+    return embedded
 
 
-def _analyze_file(source: str, fmt: str, data: bytes | None) -> PieceFeatures:
-    """Features of a MusicXML, MIDI or Humdrum file, read now unless already read (stdin);
-    a parse failure is a row, not an error."""
-    from musegen_cli.analysis.features import PieceFeatures, analyze_score
-    from musegen_cli.errors import UserError
-    from musegen_cli.files import read_bytes
-    from musegen_cli.notation.formats import parse_score
+def _stack(scorer: Scorer, vectors: list[torch.Tensor]) -> torch.Tensor:
+    import torch
 
-    try:
-        score = parse_score(data if data is not None else read_bytes(source), fmt)
-    except UserError as exc:
-        return PieceFeatures(parses=False, error=str(exc))
-    return analyze_score(score)
+    return torch.stack(vectors) if vectors else torch.zeros(0, scorer.dim)
+
+
+def load_reference(spec: str, scorer: Scorer):
+    """A reference set from a feature file (checked against the scorer's version) or from
+    music (a folder, a file, corpus:NAME), embedded now."""
+    from musegen_cli.cli.output import progress
+    from musegen_cli.scoring import reference as ref
+    from musegen_cli.scoring.inputs import collect_sources, read_pieces
+
+    path = Path(spec)
+    if path.suffix == ref.FEATURES_SUFFIX and path.is_file():
+        reference_set = ref.load_features(path)
+        reference_set.check_version(scorer)
+        return reference_set
+    pieces = read_pieces(collect_sources([spec]))
+    texts = [(piece.name, piece.abc()) for piece in progress(pieces, total=len(pieces), description="reading reference")]
+    kept = [(name, abc) for name, abc in texts if abc]
+    return ref.embed_reference(kept, scorer, spec)
 
 
 #: Table columns: (heading, how to show a row). Titles and reasons are in `--json`.
@@ -173,7 +210,43 @@ _LEGEND = (
 )
 
 
+_LEARNED_LEGEND = (
+    "ref: cosine to the reference set's mean; nearest: the closest reference piece and its cosine; "
+    "text: cosine to the description; P(Qn): the emotion classifier's probability; Q: the analyzer's quadrant"
+)
+
+
+def _learned_columns(rows: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    columns: list[tuple[str, Any]] = [
+        ("piece", lambda r: r["piece"]),
+        ("ok", lambda r: "yes" if r["parses"] else "[red]no[/red]"),
+        ("key", lambda r: r["declared_key"] or "-"),
+        ("Q", lambda r: r["quadrant"] or "-"),
+    ]
+    present = set(rows[0]) if rows else set()
+    if "reference" in present:
+        columns += [("ref", lambda r: _number(r["reference"], 3)),
+                    ("nearest", lambda r: "-" if r["plagiarism"] is None
+                     else f"{r['plagiarism']:.3f} {r['plagiarism_match']}")]
+    if "text" in present:
+        columns.append(("text", lambda r: _number(r["text"], 3)))
+    for quadrant in QUADRANTS:
+        if f"emotion_{quadrant}" in present:
+            columns.append((f"P({quadrant})", lambda r, q=quadrant: _number(r[f"emotion_{q}"], 3)))
+    return columns
+
+
 def render_table(rows: list[dict[str, Any]]) -> None:
+    """The features table (see `_COLUMNS`)."""
+    _print_table(rows, list(_COLUMNS), _LEGEND)
+
+
+def render_learned_table(rows: list[dict[str, Any]]) -> None:
+    """The learned scores beside the piece's key and analyzed quadrant."""
+    _print_table(rows, _learned_columns(rows), _LEARNED_LEGEND)
+
+
+def _print_table(rows: list[dict[str, Any]], columns: list[tuple[str, Any]], legend: str) -> None:
     """A table on stdout, then why each piece that did not parse failed. Piped output is
     not cut to 80 columns, so every row stays on one line."""
     from rich.console import Console
@@ -181,9 +254,9 @@ def render_table(rows: list[dict[str, Any]]) -> None:
 
     from musegen_cli.cli.output import stdout_console
 
-    table = Table(*(heading for heading, _ in _COLUMNS), caption=_LEGEND, caption_justify="left")
+    table = Table(*(heading for heading, _ in columns), caption=legend, caption_justify="left")
     for row in rows:
-        table.add_row(*(show(row) for _, show in _COLUMNS))
+        table.add_row(*(show(row) for _, show in columns))
     console = stdout_console
     if not console.is_terminal:  # rich would fold a piped table into 80 columns
         console = Console(file=stdout_console.file, width=10_000, highlight=False, color_system=None)
