@@ -92,7 +92,18 @@ def clean_abc_tune(text: str) -> str | None:
 
 def body_fingerprint(clean_tune: str) -> str:
     """A hash of the notes alone (header and spacing ignored), to find duplicate tunes."""
+    return hashlib.sha256(_music(clean_tune).encode("utf-8")).hexdigest()[:16]
+
+
+def keyed_fingerprint(clean_tune: str) -> str:
+    """A hash of the opening key and the notes: tells a tune from its parallel-minor copy,
+    whose notes are mostly written alike and read under another key signature."""
+    key = next((line[2:].strip() for line in clean_tune.split("\n") if line.startswith("K:")), "")
+    return hashlib.sha256(f"K:{key}\n{_music(clean_tune)}".encode("utf-8")).hexdigest()[:16]
+
+
+def _music(clean_tune: str) -> str:
+    """The body after the first K: line, without whitespace."""
     body = clean_tune.split("\n")
     start = next((i for i, line in enumerate(body) if line.startswith("K:")), -1) + 1
-    music = re.sub(r"\s+", "", "".join(body[start:]))
-    return hashlib.sha256(music.encode("utf-8")).hexdigest()[:16]
+    return re.sub(r"\s+", "", "".join(body[start:]))

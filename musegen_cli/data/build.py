@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from musegen_cli.data.abc_clean import body_fingerprint, clean_abc_tune
+from musegen_cli.data.abc_clean import body_fingerprint, clean_abc_tune, keyed_fingerprint
 from musegen_cli.data.dataset import Record, abc_tunes_of, split_of, write_dataset
 from musegen_cli.data.labels import label_abc
 from musegen_cli.data.sources import (
@@ -191,7 +191,9 @@ def _order(records: list[Record], seed: int, salt: str) -> list[Record]:
 
 
 def _augmented(parent: Record, text: str, labels: dict[str, Any], augmentation: str, ids: set[str]) -> Record | None:
-    fingerprint = body_fingerprint(text)
+    """A derived training record, or None when the same key and notes are already in ``ids``
+    (keyed fingerprints: a parallel-minor copy shares its parent's note letters)."""
+    fingerprint = keyed_fingerprint(text)
     if fingerprint in ids:
         return None  # the transformed tune is already in the corpus
     ids.add(fingerprint)
@@ -290,11 +292,12 @@ def build(
         extra["scores"] = score_summary
     augmentation: dict[str, Any] = {}
     added: list[Record] = []
+    keyed = {keyed_fingerprint(record.abc) for record in records}
     if balance is not None:
-        minor_copies, augmentation["parallel_minor"] = _balance(records, balance, ids, workers, seed)
+        minor_copies, augmentation["parallel_minor"] = _balance(records, balance, keyed, workers, seed)
         added += minor_copies
     if transpose:
-        transposed, augmentation["transposed"] = _transpositions(records, transpose, ids, workers, seed)
+        transposed, augmentation["transposed"] = _transpositions(records, transpose, keyed, workers, seed)
         added += transposed
     if augmentation:
         train = [r for r in records + added if r.split == "train"]

@@ -4,7 +4,7 @@ import pytest
 from typer.testing import CliRunner
 
 from musegen_cli.cli.app import app
-from musegen_cli.data.abc_clean import body_fingerprint, clean_abc_tune
+from musegen_cli.data.abc_clean import body_fingerprint, clean_abc_tune, keyed_fingerprint
 from musegen_cli.data.dataset import split_of
 
 RYAN_STYLE = """X:7
@@ -34,6 +34,15 @@ def test_fingerprint_ignores_header_and_spacing():
     a = clean_abc_tune("X:1\nT:A\nM:4/4\nK:G\nGABc | d4 |]\n")
     b = clean_abc_tune("X:9\nT:B\nM:4/4\nK:G\nGABc|d4|]\n")
     assert body_fingerprint(a) == body_fingerprint(b)
+
+
+def test_keyed_fingerprint_tells_a_tune_from_its_parallel_minor():
+    major = clean_abc_tune("X:1\nM:4/4\nK:G\nGABc | d4 |]\n")
+    minor = clean_abc_tune("X:1\nM:4/4\nK:Gm\nGABc | d4 |]\n")
+    respaced = clean_abc_tune("X:2\nT:t\nM:4/4\nK:G\nGA Bc|d4|]\n")
+    assert body_fingerprint(major) == body_fingerprint(minor)
+    assert keyed_fingerprint(major) != keyed_fingerprint(minor)
+    assert keyed_fingerprint(major) == keyed_fingerprint(respaced)
 
 
 def test_splits_are_deterministic_and_roughly_90_5_5():
