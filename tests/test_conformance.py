@@ -1,0 +1,107 @@
+"""Conformance tests every installed model family must pass (the design's contract, section 3).
+
+Parametrized over the families the registry discovers through entry points, so a new plugin
+is tested the moment it is installed. Checks that need a model run on each model the family
+bundles; a family that bundles none is skipped there, with the reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from musegen_cli.contract import GenerateRequest
+from musegen_cli.registry import Capability, ModelFamily, discover
+
+FAMILIES = discover(environ={}).families
+REEL = "X:1\nM:4/4\nL:1/8\nK:D\n|:A2FA DAFA|B2GB dBGB|A2FA DAFA|GBAG FDD2:|\n"
+
+#: The method each capability slot must offer.
+SLOT_METHODS = {
+    Capability.TRAINER: ("trainer", "train"),
+    Capability.SAMPLER: ("sampler", "load"),
+    Capability.LOG_PROBABILITY: ("log_probability", "log_prob"),
+    Capability.LAYERS: ("layers", "names"),
+}
+
+
+def _family_ids() -> list[str]:
+    return sorted(FAMILIES)
+
+
+@pytest.fixture(params=_family_ids())
+def family(request) -> ModelFamily:
+    return FAMILIES[request.param]
+
+
+def _bundled(family: ModelFamily) -> dict[str, Path]:
+    return dict(family.bundled_models()) if family.bundled_models else {}
+
+
+@pytest.fixture(params=[(f, m) for f in _family_ids() for m in _bundled(FAMILIES[f])] or [None],
+                ids=lambda p: "none" if p is None else f"{p[0]}:{p[1]}", scope="module")
+def bundled(request) -> Iterator[tuple[ModelFamily, object]]:
+    if request.param is None:
+        pytest.skip("no installed family bundles a model")
+    name, model = request.param
+    chosen = FAMILIES[name]
+    yield chosen, chosen.sampler.load(_bundled(chosen)[model], "cpu")
+
+
+def test_at_least_the_built_in_family_is_installed():
+    assert "abc-transformer" in FAMILIES
+
+
+def test_metadata_and_capability_slots(family):
+    assert family.name and family.description and family.version
+    for capability, (slot, method) in SLOT_METHODS.items():
+        if family.supports(capability):
+            assert callable(getattr(getattr(family, slot), method, None)), f"{slot} lacks {method}()"
+
+
+def test_trainers_come_with_a_debug_preset(family):
+    if family.supports(Capability.TRAINER):
+        assert "debug" in family.presets, "a family that trains needs a `debug` preset for fast tests"
+    assert all(isinstance(summary, str) and summary for summary in family.presets.values())
+
+
+def test_conditions_are_well_formed(family):
+    names = [c.name for c in family.conditions]
+    assert len(names) == len(set(names))
+    for condition in family.conditions:
+        assert condition.description
+        assert condition.values is None or (condition.values and all(isinstance(v, str) for v in condition.values))
+
+
+def test_bundled_models_are_model_directories(family):
+    for name, path in _bundled(family).items():
+        assert (Path(path) / "musegen.json").is_file() and (Path(path) / "model.safetensors").is_file(), name
+
+
+def test_bundled_models_generate_under_every_declared_condition_value(bundled):
+    family, model = bundled
+    requests = [{}] + [{c.name: c.values[0]} for c in family.conditions if c.values]
+    for conditions in requests:
+        pieces = model.generate(GenerateRequest(conditions=conditions, count=2, seed=1, max_bars=2))
+        assert len(pieces) == 2 and all(isinstance(p, str) and p for p in pieces), conditions
+
+
+def test_bundled_models_give_finite_log_probabilities(bundled):
+    family, model = bundled
+    if not family.supports(Capability.LOG_PROBABILITY):
+        pytest.skip(f"{family.name} has no log-probability capability")
+    (value,) = family.log_probability.log_prob(model, [REEL], [{}])
+    assert math.isfinite(value) and value < 0
+
+
+def test_bundled_models_expose_their_layers(bundled):
+    family, model = bundled
+    if not family.supports(Capability.LAYERS):
+        pytest.skip(f"{family.name} has no layers capability")
+    names = family.layers.names(model)
+    captured = family.layers.capture(model, [REEL, REEL[:-20] + "\n"], None)
+    assert names and list(captured) == names
+    assert all(values.shape[0] == 2 and values.ndim == 2 for values in captured.values())
