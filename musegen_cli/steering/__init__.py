@@ -1,0 +1,1 @@
+"""Steering: concept directions in a model's activations (RFM probes), and injecting them."""
