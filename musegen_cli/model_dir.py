@@ -88,3 +88,15 @@ def load_weights(path: Path, device: str | torch.device = "cpu") -> dict[str, to
 
 def size_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def weights_hash(path: Path) -> str:
+    """A short hash of `model.safetensors`: what steering directions record, so that they are
+    never applied to a model other than the one they were found in."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with (path / WEIGHTS).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
