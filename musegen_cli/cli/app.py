@@ -90,9 +90,9 @@ def _root(
 
 
 def _register_subcommands() -> None:
-    from musegen_cli.cli import config, convert, data, generate, models, pending, plugins, score, scorer, train
+    from musegen_cli.cli import config, convert, data, generate, models, pending, plugins, score, scorer, steer, train
 
-    for module in (train, generate, pending, convert, score, scorer, data, models, plugins, config):
+    for module in (train, generate, steer, pending, convert, score, scorer, data, models, plugins, config):
         module.register(app)
 
 

@@ -85,118 +85,139 @@ def show_summary(pieces: list[GeneratedPiece], seed: int) -> None:
     console.print(table)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command(
-        "generate",
-        epilog=(
-            "Examples:\n\n"
-            "  musegen generate --emotion Q1\n\n"
-            "  musegen generate --emotion Q3 -n 8 -o out/ --format abc,midi,wav --seed 7\n\n"
-            "  musegen generate --period Romantic --composer Chopin --instrumentation Keyboard\n\n"
-            "  musegen generate --prime start.abc --bars 16"
-        ),
-    )
-    def generate(
-        model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model name or folder.")] = None,
-        emotion: Annotated[Optional[str], typer.Option("--emotion", help="Russell quadrant Q1-Q4.")] = None,
-        period: Annotated[Optional[str], typer.Option("--period", help="Period, e.g. Romantic.")] = None,
-        composer: Annotated[Optional[str], typer.Option("--composer", help="Composer, e.g. Chopin.")] = None,
-        instrumentation: Annotated[Optional[str], typer.Option("--instrumentation", help="e.g. Keyboard.")] = None,
-        condition: Annotated[
-            list[str], typer.Option("--condition", "-c", help="Other condition NAME=VALUE (repeatable).")
-        ] = [],  # noqa: B006 - Typer needs a literal default
-        prime: Annotated[Optional[Path], typer.Option("--prime", help="ABC file whose tune to continue.")] = None,
-        bars: Annotated[Optional[int], typer.Option("--bars", min=1, help="Stop after this many bars.")] = None,
-        count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many pieces.")] = 1,
-        temperature: Annotated[float, typer.Option("--temperature", min=0.0)] = 1.0,
-        top_k: Annotated[int, typer.Option("--top-k", min=0, help="0 keeps every token.")] = 0,
-        top_p: Annotated[float, typer.Option("--top-p", min=0.0, max=1.0)] = 0.95,
-        output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Folder for the pieces.")] = None,
-        formats: Annotated[
-            str, typer.Option("--format", "-f", help="With -o: any of abc,musicxml,midi,wav,svg (comma-separated).")
-        ] = "abc",
-        retry_invalid: Annotated[
-            int, typer.Option("--retry-invalid", min=0, help="Resample a piece that fails its checks up to N times.")
-        ] = 0,
-        precision: Annotated[
-            str, typer.Option("--precision", help="Weights to sample with: fp32, bf16, or int8 (CPU; about 2x faster).")
-        ] = "fp32",
-        seed: SeedOption = None,
-        device: DeviceOption = None,
-        json_output: JsonFlag = False,
-    ) -> None:
-        """Generate music: ABC on stdout, or files in -o DIR; each piece is checked and measured."""
-        from musegen_cli import config
-        from musegen_cli.contract import GenerateRequest
-        from musegen_cli.files import read_bytes, write_stdout
-        from musegen_cli.generation import (
-            can_stream,
-            generate_checked,
-            generate_streaming,
-            parse_formats,
-            write_piece,
-        )
-        from musegen_cli.models import resolve_model
-        from musegen_cli.registry import Capability, get_registry
+EPILOG = (
+    "Examples:\n\n"
+    "  musegen generate --emotion Q1\n\n"
+    "  musegen generate --emotion Q3 -n 8 -o out/ --format abc,midi,wav --seed 7\n\n"
+    "  musegen generate --period Romantic --composer Chopin --instrumentation Keyboard\n\n"
+    "  musegen generate --prime start.abc --bars 16\n\n"
+    "  musegen generate --direction directions/mode,strength=1.5 --direction directions/register,strength=-0.5\n\n"
+    "--direction takes a folder from `musegen steer fit` and optional settings: strength (signed), label "
+    "(multiclass concepts), layers (all, top-k, exp), top_k, base, decay, schedule (constant, exp-decay, "
+    "linear-decay, linear-ramp), horizon, rate, probability."
+)
 
-        if precision not in PRECISIONS:
-            raise UserError(f"invalid precision {precision!r}; valid values: {', '.join(PRECISIONS)}")
-        registry = get_registry()
-        if not registry.with_capability(Capability.SAMPLER):
-            registry.require("generate")  # raises the plain "no family supports generate" error
-        info = resolve_model(config.get("model", model), registry)
-        family = registry.require("generate", info.family)
-        named = {"emotion": emotion, "period": period, "composer": composer, "instrumentation": instrumentation}
-        given = {k: v for k, v in named.items() if v is not None}
-        given.update({k: str(v) for k, v in parse_assignments(condition).items()})
-        seed = choose_seed(seed)
-        loaded = family.sampler.load(info.path, prepare_device(device))
-        if precision != "fp32":
-            set_precision = getattr(loaded, "set_precision", None)
-            if set_precision is None:
-                raise UserError(f"the {family.name} family samples in fp32 only; leave out --precision")
-            set_precision(precision)
-        request = GenerateRequest(
-            conditions=check_conditions(family, given, loaded.known_conditions()),
-            count=count,
-            seed=seed,
-            prime=read_bytes(prime).decode("utf-8", errors="replace") if prime else None,
-            max_bars=bars,
-            sampling={"temperature": temperature, "top_k": top_k, "top_p": top_p},
-        )
-        wanted = parse_formats(formats)
-        if output is None and wanted != ["abc"]:
-            raise UserError("--format other than abc needs -o DIR")
-        live = count == 1 and output is None and not json_output and retry_invalid == 0
-        live = live and sys.stdout.isatty() and can_stream(loaded)
+
+def steering(family: ModelFamily, loaded: object, model_path: Path, specs: list[str], seed: int):
+    """The context that adds the `--direction` specs during generation (none: does nothing)."""
+    import contextlib
+
+    if not specs:
+        return contextlib.nullcontext()
+    from musegen_cli.steering.specs import steering_context
+
+    return steering_context(family, loaded, model_path, specs, seed)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("generate", epilog=EPILOG)(generate_command)
+
+
+def generate_command(
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model name or folder.")] = None,
+    emotion: Annotated[Optional[str], typer.Option("--emotion", help="Russell quadrant Q1-Q4.")] = None,
+    period: Annotated[Optional[str], typer.Option("--period", help="Period, e.g. Romantic.")] = None,
+    composer: Annotated[Optional[str], typer.Option("--composer", help="Composer, e.g. Chopin.")] = None,
+    instrumentation: Annotated[Optional[str], typer.Option("--instrumentation", help="e.g. Keyboard.")] = None,
+    condition: Annotated[
+        list[str], typer.Option("--condition", "-c", help="Other condition NAME=VALUE (repeatable).")
+    ] = [],  # noqa: B006 - Typer needs a literal default
+    prime: Annotated[Optional[Path], typer.Option("--prime", help="ABC file whose tune to continue.")] = None,
+    bars: Annotated[Optional[int], typer.Option("--bars", min=1, help="Stop after this many bars.")] = None,
+    count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many pieces.")] = 1,
+    temperature: Annotated[float, typer.Option("--temperature", min=0.0)] = 1.0,
+    top_k: Annotated[int, typer.Option("--top-k", min=0, help="0 keeps every token.")] = 0,
+    top_p: Annotated[float, typer.Option("--top-p", min=0.0, max=1.0)] = 0.95,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Folder for the pieces.")] = None,
+    formats: Annotated[
+        str, typer.Option("--format", "-f", help="With -o: any of abc,musicxml,midi,wav,svg (comma-separated).")
+    ] = "abc",
+    retry_invalid: Annotated[
+        int, typer.Option("--retry-invalid", min=0, help="Resample a piece that fails its checks up to N times.")
+    ] = 0,
+    direction: Annotated[
+        list[str], typer.Option("--direction", help="Steer: DIRECTIONS[,strength=S,schedule=...] (repeatable).")
+    ] = [],  # noqa: B006 - Typer needs a literal default
+    precision: Annotated[
+        str, typer.Option("--precision", help="Weights to sample with: fp32, bf16, or int8 (CPU; about 2x faster).")
+    ] = "fp32",
+    seed: SeedOption = None,
+    device: DeviceOption = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Generate music: ABC on stdout, or files in -o DIR; each piece is checked and measured."""
+    from musegen_cli import config
+    from musegen_cli.contract import GenerateRequest
+    from musegen_cli.files import read_bytes, write_stdout
+    from musegen_cli.generation import (
+        can_stream,
+        generate_checked,
+        generate_streaming,
+        parse_formats,
+        write_piece,
+    )
+    from musegen_cli.models import resolve_model
+    from musegen_cli.registry import Capability, get_registry
+
+    if precision not in PRECISIONS:
+        raise UserError(f"invalid precision {precision!r}; valid values: {', '.join(PRECISIONS)}")
+    registry = get_registry()
+    if not registry.with_capability(Capability.SAMPLER):
+        registry.require("generate")  # raises the plain "no family supports generate" error
+    info = resolve_model(config.get("model", model), registry)
+    family = registry.require("generate", info.family)
+    named = {"emotion": emotion, "period": period, "composer": composer, "instrumentation": instrumentation}
+    given = {k: v for k, v in named.items() if v is not None}
+    given.update({k: str(v) for k, v in parse_assignments(condition).items()})
+    seed = choose_seed(seed)
+    loaded = family.sampler.load(info.path, prepare_device(device))
+    if precision != "fp32":
+        set_precision = getattr(loaded, "set_precision", None)
+        if set_precision is None:
+            raise UserError(f"the {family.name} family samples in fp32 only; leave out --precision")
+        set_precision(precision)
+    request = GenerateRequest(
+        conditions=check_conditions(family, given, loaded.known_conditions()),
+        count=count,
+        seed=seed,
+        prime=read_bytes(prime).decode("utf-8", errors="replace") if prime else None,
+        max_bars=bars,
+        sampling={"temperature": temperature, "top_k": top_k, "top_p": top_p},
+    )
+    wanted = parse_formats(formats)
+    if output is None and wanted != ["abc"]:
+        raise UserError("--format other than abc needs -o DIR")
+    live = count == 1 and output is None and not json_output and retry_invalid == 0
+    live = live and sys.stdout.isatty() and can_stream(loaded)
+    with steering(family, loaded, info.path, direction, seed):
         if live:
             pieces = [generate_streaming(loaded, request, lambda text: (sys.stdout.write(text), sys.stdout.flush()))]
             sys.stdout.write("\n")
         else:
             pieces = generate_checked(loaded, request, retry_invalid)
-        written: list[str] = []
-        if output is not None:
-            for index, piece in enumerate(pieces, start=1):
-                files, problems = write_piece(piece.abc, output / f"piece-{index:03d}", wanted)
-                written += map(str, files)
-                for problem in problems:
-                    warn(problem)
-        elif not json_output and not live:
-            write_stdout("\n\n".join(piece.abc.rstrip("\n") for piece in pieces) + "\n")
-        if json_output:
-            emit_json(
-                {
-                    "model": info.name,
-                    "seed": seed,
-                    "conditions": dict(given),
-                    "pieces": [
-                        {"abc": p.abc, "valid": p.valid, "attempts": p.attempts, "features": p.features.to_dict()}
-                        for p in pieces
-                    ],
-                    "files": written,
-                }
-            )
-            return
-        show_summary(pieces, seed)
-        if written:
-            console.print(f"Wrote {len(written)} file(s) to {output}.")
+    written: list[str] = []
+    if output is not None:
+        for index, piece in enumerate(pieces, start=1):
+            files, problems = write_piece(piece.abc, output / f"piece-{index:03d}", wanted)
+            written += map(str, files)
+            for problem in problems:
+                warn(problem)
+    elif not json_output and not live:
+        write_stdout("\n\n".join(piece.abc.rstrip("\n") for piece in pieces) + "\n")
+    if json_output:
+        emit_json(
+            {
+                "model": info.name,
+                "seed": seed,
+                "conditions": dict(given),
+                "pieces": [
+                    {"abc": p.abc, "valid": p.valid, "attempts": p.attempts, "features": p.features.to_dict()}
+                    for p in pieces
+                ],
+                "files": written,
+            }
+        )
+        return
+    show_summary(pieces, seed)
+    if written:
+        console.print(f"Wrote {len(written)} file(s) to {output}.")

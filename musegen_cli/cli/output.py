@@ -57,3 +57,14 @@ def progress(items: Iterable[T], *, total: int | None = None, description: str =
         for item in items:
             yield item
             bar.advance(task)
+
+
+def print_table(table: Any) -> None:
+    """A result table on stdout; piped output is not folded into 80 columns, so each row
+    stays on one line for grep and friends."""
+    from rich.console import Console
+
+    console = stdout_console
+    if not console.is_terminal:
+        console = Console(file=stdout_console.file, width=10_000, highlight=False, color_system=None)
+    console.print(table)

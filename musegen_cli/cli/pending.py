@@ -1,7 +1,7 @@
-"""`musegen dpo`, `steer` and `evolve`: gated on the capability each needs.
+"""`musegen dpo` and `evolve`: gated on the capability each needs.
 
 Each says plainly, with exit code 2, that no installed family can serve it until a family
-with the needed capability (log-probability, layers, conditioning vector) is installed.
+with the needed capability (log-probability, conditioning vector) is installed.
 """
 
 from __future__ import annotations
@@ -12,13 +12,9 @@ from musegen_cli.cli.options import FamilyOption
 from musegen_cli.errors import UnsupportedError
 
 EXAMPLES = {
-    "dpo": "musegen dpo --model runs/mine --reward emotion --iterations 3 -o runs/mine-dpo",
-    "steer": "musegen steer fit --concept mode --model default -o directions/mode",
     "evolve": "musegen evolve --interactive --population 8",
 }
 SUMMARIES = {
-    "dpo": "Align a generator with preference pairs from a scorer (DPO-Positive).",
-    "steer": "Fit Recursive Feature Machine directions and steer generation with them.",
     "evolve": "Evolve a generator's conditioning toward a listener's taste.",
 }
 

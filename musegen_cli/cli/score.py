@@ -249,21 +249,17 @@ def render_learned_table(rows: list[dict[str, Any]]) -> None:
 def _print_table(rows: list[dict[str, Any]], columns: list[tuple[str, Any]], legend: str) -> None:
     """A table on stdout, then why each piece that did not parse failed. Piped output is
     not cut to 80 columns, so every row stays on one line."""
-    from rich.console import Console
     from rich.table import Table
 
-    from musegen_cli.cli.output import stdout_console
+    from musegen_cli.cli.output import print_table, stdout_console
 
     table = Table(*(heading for heading, _ in columns), caption=legend, caption_justify="left")
     for row in rows:
         table.add_row(*(show(row) for _, show in columns))
-    console = stdout_console
-    if not console.is_terminal:  # rich would fold a piped table into 80 columns
-        console = Console(file=stdout_console.file, width=10_000, highlight=False, color_system=None)
-    console.print(table)
+    print_table(table)
     for row in rows:
         if not row["parses"]:
-            console.print(f"{row['piece']}: {row['error']}", markup=False)
+            stdout_console.print(f"{row['piece']}: {row['error']}", markup=False, soft_wrap=True)
 
 
 def _number(value: float | None, digits: int | None = None) -> str:

@@ -11,9 +11,10 @@ two steps on features X [n, d] and targets Y [n, k]:
    optionally with each output's gradients centred on their mean first.
 
 M starts as the identity. After a few rounds M concentrates on the directions along which
-the predictor changes: its top eigenvectors are the concept's directions. Each round is
-scored on held-out points, the best round's predictor is kept (early stopping), and a small
-grid over bandwidth, ridge, exponent and centring picks the settings.
+the predictor changes. Each round is scored on held-out points and the best round's
+predictor is kept (early stopping); the concept's directions are the top eigenvectors of that
+predictor's AGOP. A small grid over bandwidth, ridge, exponent and centring picks the
+settings.
 
 Targets are a class index (binary or multiclass, one-hot outputs) or real values
 (regression, standardised). Pure torch, float64 for the solves; no model here.
@@ -52,17 +53,18 @@ GRID: dict[str, Sequence] = {
 
 @dataclass
 class RFMResult:
-    """The fitted metric (AGOP) and what it was fitted to."""
+    """The best round's predictor: the metric its kernel used, and its own AGOP."""
 
     settings: RFMSettings
-    metric: Tensor  # [d, d]
+    metric: Tensor  # [d, d] the kernel's metric in that round
+    gradient_outer: Tensor  # [d, d] the AGOP of that round's predictor: where the directions come from
     score: float  # validation accuracy (classification) or R^2 (regression)
     round: int  # the round whose predictor scored best (0 = identity metric)
     history: list[float] = field(default_factory=list)
 
     def directions(self, count: int = 1) -> Tensor:
-        """The metric's top eigenvectors [count, d], largest eigenvalue first (unsigned)."""
-        values, vectors = torch.linalg.eigh(self.metric)
+        """The AGOP's top eigenvectors [count, d], largest eigenvalue first (unsigned)."""
+        values, vectors = torch.linalg.eigh(self.gradient_outer)
         order = values.argsort(descending=True)[:count]
         return vectors[:, order].T.contiguous()
 
@@ -137,15 +139,13 @@ def fit_rfm(x: Tensor, y: Tensor, x_valid: Tensor, y_valid: Tensor, task: Task,
         alpha = fit_kernel_ridge(x, y, metric, settings)
         value = score(task, predict(x_valid, x, alpha, metric, settings), y_valid)
         history.append(value)
+        outer = agop(x, alpha, metric, settings)
         if best is None or value > best.score:
-            best = RFMResult(settings, metric, value, round_number)
-        if round_number == settings.rounds:
+            best = RFMResult(settings, metric, outer, value, round_number)
+        trace = float(outer.trace())
+        if round_number == settings.rounds or not trace > 0:  # the last round, or a flat predictor
             break
-        updated = agop(x, alpha, metric, settings)
-        trace = float(updated.trace())
-        if not trace > 0:  # a flat predictor: nothing more to learn
-            break
-        metric = updated / trace * x.shape[1]  # keep the scale of distances comparable
+        metric = outer / trace * x.shape[1]  # keep the scale of distances comparable
     assert best is not None
     best.history = history
     return best
