@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,28 +18,6 @@ from musegen_cli.steering.fit import fit_directions, split
 def invoke(*args: object):
     reset_registry()
     return CliRunner().invoke(app, [str(a) for a in args])
-
-
-@pytest.fixture(scope="module")
-def mode_folders(tmp_path_factory, essen_tunes) -> dict[str, Path]:
-    """Ten Essen tunes and their parallel-minor versions, one folder per mode."""
-    from musegen_cli.data.abc_clean import clean_abc_tune
-    from musegen_cli.data.augment import to_parallel_minor
-
-    root = tmp_path_factory.mktemp("modes")
-    folders = {"major": root / "major", "minor": root / "minor"}
-    for folder in folders.values():
-        folder.mkdir()
-    kept = 0
-    for number, tune in enumerate(essen_tunes):
-        clean = clean_abc_tune(tune)
-        minor = to_parallel_minor(clean) if clean else None
-        if minor:
-            (folders["major"] / f"t{number}.abc").write_text(clean)
-            (folders["minor"] / f"t{number}.abc").write_text(minor)
-            kept += 1
-    assert kept >= 8
-    return folders
 
 
 def test_built_in_concepts_balance_classes_and_label_the_way_the_docs_say():

@@ -1,0 +1,38 @@
+"""benchmarks/steering.py runs end to end on a debug model and a tiny dataset."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "steering.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("steering_benchmark", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["steering_benchmark"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_probe_and_steering_tables(cli_model, mode_folders, tmp_path, capsys):
+    from musegen_cli.data.labels import label_abc
+
+    records = [{"abc": path.read_text(), "labels": {**label_abc(path.read_text()), "mode": mode}, "split": "train"}
+               for mode, folder in mode_folders.items() for path in sorted(folder.glob("*.abc"))]
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    report = tmp_path / "steer.json"
+    bench = _load()
+    argv = ["--model", str(cli_model), "--data", str(data), "--concepts", "mode", "--pieces", "20",
+            "--samples", "2", "--strengths", "4", "--bars", "2", "--json", str(report)]
+    assert bench.main(argv) == 0
+    found = json.loads(report.read_text())
+    assert set(found["probes"]) == {"mode"} and 0 <= found["probes"]["mode"]["rfm"] <= 1
+    assert set(found["steering"]) == {"mode major->minor", "mode minor->major"}
+    assert [row["strength"] for row in found["steering"]["mode major->minor"]] == [0.0, 4.0]
+    assert "Probe quality" in capsys.readouterr().out
