@@ -356,8 +356,10 @@ def _train(request: TrainRequest, on_progress: ProgressCallback, out: Path, last
     saved: dict[str, Any] | None = None
     saved_tensors: dict[str, torch.Tensor] = {}
     previous_vocab: dict[str, list[str]] | None = None
+    init_provenance: dict[str, Any] | None = None
     if request.resume:
         saved, saved_tensors = _read_state(last_dir)
+        init_provenance = read_manifest(last_dir).get("provenance", {}).get("init_provenance")
         options = Options.from_mapping(request.options, Options.from_mapping(saved["options"]))
         config = ModelConfig(**saved["model"])
         preset = saved["preset"]
@@ -370,6 +372,7 @@ def _train(request: TrainRequest, on_progress: ProgressCallback, out: Path, last
         options = Options.from_mapping(request.options)
         config, preset, seed = model_config_of(manifest), manifest["config"].get("preset", request.preset), request.seed
         previous_vocab = manifest["config"].get("conditions")
+        init_provenance = manifest.get("provenance", {})
     else:
         if request.preset not in PRESETS:
             raise UserError(f"unknown preset {request.preset!r}; choose one of: {', '.join(PRESETS)}")
@@ -435,6 +438,7 @@ def _train(request: TrainRequest, on_progress: ProgressCallback, out: Path, last
             "seed": seed,
             "options": asdict(options),
             "init_from": str(request.init_from) if request.init_from else None,
+            "init_provenance": init_provenance,  # how the starting model was made, for fine-tuned models
             "steps": step,
             "chars_seen": chars_seen,
             "training_seconds": round(seconds, 2),

@@ -192,7 +192,9 @@ def test_init_from_starts_from_the_given_weights(abc_folder, trained, tmp_path):
     out = tmp_path / "tuned"
     train(request(abc_folder, out, init_from=source, max_steps=1, lr=0.0), lambda f: None)
     assert same_weights(out / "last", source)
-    assert read_manifest(out)["provenance"]["init_from"] == str(source)
+    provenance = read_manifest(out)["provenance"]
+    assert provenance["init_from"] == str(source)
+    assert provenance["init_provenance"] == read_manifest(source)["provenance"]  # the chain is kept
 
 
 def test_accumulation_runs(abc_folder, tmp_path):
