@@ -1,0 +1,1 @@
+"""Evolution: searching a generator's controls for music a listener likes (EvoMusic)."""
