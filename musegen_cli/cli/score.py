@@ -109,6 +109,7 @@ def add_learned_scores(rows: list[dict[str, Any]], pieces: list[InputPiece], sco
                        reference: str | None, text: str | None, emotion: str | None,
                        save_features: Path | None, source: str) -> None:
     """Embed the pieces that parse and add the asked-for scores to their rows (None elsewhere)."""
+    from musegen_cli.cli.output import progress
     from musegen_cli.scoring import reference as ref
 
     embedded = _embed_rows(rows, pieces, scorer)
@@ -123,7 +124,7 @@ def add_learned_scores(rows: list[dict[str, Any]], pieces: list[InputPiece], sco
                           save_features)
     columns: dict[str, list[Any]] = {}
     if reference is not None:
-        reference_set = load_reference(reference, scorer)
+        reference_set = ref.reference_from_spec(reference, scorer, progress)
         best, names = ref.nearest(embeddings, reference_set)
         columns["reference"] = ref.reference_scores(embeddings, reference_set).tolist()
         columns["plagiarism"] = best.tolist()
@@ -165,24 +166,6 @@ def _stack(scorer: Scorer, vectors: list[torch.Tensor]) -> torch.Tensor:
     import torch
 
     return torch.stack(vectors) if vectors else torch.zeros(0, scorer.dim)
-
-
-def load_reference(spec: str, scorer: Scorer):
-    """A reference set from a feature file (checked against the scorer's version) or from
-    music (a folder, a file, corpus:NAME), embedded now."""
-    from musegen_cli.cli.output import progress
-    from musegen_cli.scoring import reference as ref
-    from musegen_cli.scoring.inputs import collect_sources, read_pieces
-
-    path = Path(spec)
-    if path.suffix == ref.FEATURES_SUFFIX and path.is_file():
-        reference_set = ref.load_features(path)
-        reference_set.check_version(scorer)
-        return reference_set
-    pieces = read_pieces(collect_sources([spec]))
-    texts = [(piece.name, piece.abc()) for piece in progress(pieces, total=len(pieces), description="reading reference")]
-    kept = [(name, abc) for name, abc in texts if abc]
-    return ref.embed_reference(kept, scorer, spec)
 
 
 #: Table columns: (heading, how to show a row). Titles and reasons are in `--json`.

@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from musegen_cli.errors import UserError
 from musegen_cli.files import atomic_write
@@ -134,3 +134,21 @@ def nearest(embeddings: torch.Tensor, reference: ReferenceSet) -> tuple[torch.Te
 def text_scores(embeddings: torch.Tensor, text_embedding: torch.Tensor) -> torch.Tensor:
     """Cosine of each piece [N, D] to one text embedding [D] (or [1, D]): [N]."""
     return embeddings @ text_embedding.reshape(-1)
+
+
+def reference_from_spec(spec: str, scorer: Embedder,
+                        progress: Callable[..., Any] | None = None) -> ReferenceSet:
+    """A reference set from a feature file (checked against the scorer's version) or from
+    music (a folder, a file, corpus:NAME), embedded now. ``progress`` wraps the reading loop
+    (e.g. a progress bar) when given."""
+    from musegen_cli.scoring.inputs import collect_sources, read_pieces
+
+    path = Path(spec)
+    if path.suffix == FEATURES_SUFFIX and path.is_file():
+        reference_set = load_features(path)
+        reference_set.check_version(scorer)
+        return reference_set
+    pieces = read_pieces(collect_sources([spec]))
+    wrapped = progress(pieces, total=len(pieces), description="reading reference") if progress else pieces
+    texts = [(piece.name, piece.abc()) for piece in wrapped]
+    return embed_reference([(name, abc) for name, abc in texts if abc], scorer, spec)
