@@ -66,10 +66,29 @@ class Sampler(Protocol):
 
 
 class LogProbability(Protocol):
-    """The log-probability capability (dpo)."""
+    """The log-probability capability (dpo).
+
+    `log_prob` scores; the other three let `musegen dpo` train the loaded model in place:
+    the optimizer steps `trainable(model)`'s parameters, the loss is built from
+    `sequence_log_probs`, and `save` writes the result as a model directory that the
+    family's sampler loads like any other. The reference model of a run is a second
+    `Sampler.load` of the starting model, so a family needs no copying logic of its own.
+    """
 
     def log_prob(self, model: LoadedModel, pieces: list[str], conditions: list[dict[str, str]]) -> list[float]:
         """Summed token log-probability (nats) of each piece under its conditions."""
+
+    def trainable(self, model: LoadedModel) -> torch.nn.Module:
+        """The module whose parameters DPO updates (the loaded model's own, not a copy)."""
+
+    def sequence_log_probs(self, model: LoadedModel, pieces: Sequence[str],
+                           conditions: Sequence[Mapping[str, str]]) -> torch.Tensor:
+        """Like `log_prob`, as a tensor [N] that carries gradients when they are enabled,
+        scored under the prompt `generate` would have used for those conditions."""
+
+    def save(self, model: LoadedModel, folder: Path, provenance: Mapping[str, Any],
+             metrics: Mapping[str, Any]) -> Path:
+        """Write the model as a model directory (musegen.json + model.safetensors)."""
 
 
 #: `add(layer name, step) -> vector or None`: what to add to a layer's output at a step.

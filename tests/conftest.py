@@ -10,6 +10,18 @@ from musegen_cli import registry
 
 
 @pytest.fixture(autouse=True)
+def _one_thread():
+    """Tests run torch on one thread: tiny models step fastest that way, and thread hand-offs
+    dominate on a busy 2-core machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Keep tests away from the real user folders and from each other's plugins."""
     home = tmp_path_factory.mktemp("musegen-home")

@@ -90,9 +90,10 @@ def _root(
 
 
 def _register_subcommands() -> None:
-    from musegen_cli.cli import config, convert, data, generate, models, pending, plugins, score, scorer, steer, train
+    from musegen_cli.cli import (config, convert, data, dpo, generate, models, pending, plugins, score, scorer, steer,
+                                 train)
 
-    for module in (train, generate, steer, pending, convert, score, scorer, data, models, plugins, config):
+    for module in (train, generate, dpo, steer, pending, convert, score, scorer, data, models, plugins, config):
         module.register(app)
 
 

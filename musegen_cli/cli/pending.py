@@ -1,7 +1,7 @@
-"""`musegen dpo` and `evolve`: gated on the capability each needs.
+"""`musegen evolve`: gated on the capability it needs.
 
-Each says plainly, with exit code 2, that no installed family can serve it until a family
-with the needed capability (log-probability, conditioning vector) is installed.
+It says plainly, with exit code 2, that no installed family can serve it until a family
+with the conditioning-vector capability is installed.
 """
 
 from __future__ import annotations

@@ -136,19 +136,27 @@ def text_scores(embeddings: torch.Tensor, text_embedding: torch.Tensor) -> torch
     return embeddings @ text_embedding.reshape(-1)
 
 
-def reference_from_spec(spec: str, scorer: Embedder,
-                        progress: Callable[..., Any] | None = None) -> ReferenceSet:
-    """A reference set from a feature file (checked against the scorer's version) or from
-    music (a folder, a file, corpus:NAME), embedded now. ``progress`` wraps the reading loop
-    (e.g. a progress bar) when given."""
+def is_feature_file(spec: str) -> bool:
+    return Path(spec).suffix == FEATURES_SUFFIX and Path(spec).is_file()
+
+
+def music_pieces(spec: str, progress: Callable[..., Any] | None = None) -> list[tuple[str, str]]:
+    """(name, ABC) of every readable piece of a music folder, file or corpus:NAME.
+    ``progress`` wraps the reading loop (e.g. a progress bar) when given."""
     from musegen_cli.scoring.inputs import collect_sources, read_pieces
 
-    path = Path(spec)
-    if path.suffix == FEATURES_SUFFIX and path.is_file():
-        reference_set = load_features(path)
-        reference_set.check_version(scorer)
-        return reference_set
     pieces = read_pieces(collect_sources([spec]))
     wrapped = progress(pieces, total=len(pieces), description="reading reference") if progress else pieces
     texts = [(piece.name, piece.abc()) for piece in wrapped]
-    return embed_reference([(name, abc) for name, abc in texts if abc], scorer, spec)
+    return [(name, abc) for name, abc in texts if abc]
+
+
+def reference_from_spec(spec: str, scorer: Embedder,
+                        progress: Callable[..., Any] | None = None) -> ReferenceSet:
+    """A reference set from a feature file (checked against the scorer's version) or from
+    music (a folder, a file, corpus:NAME), embedded now."""
+    if is_feature_file(spec):
+        reference_set = load_features(Path(spec))
+        reference_set.check_version(scorer)
+        return reference_set
+    return embed_reference(music_pieces(spec, progress), scorer, spec)

@@ -60,12 +60,27 @@ class Sampler:
 
 
 class LogProbability:
-    """Summed token log-probabilities of pieces under conditions (for ``musegen dpo``)."""
+    """Summed token log-probabilities of pieces under conditions, and what ``musegen dpo``
+    needs to train on them: the module, differentiable sums, and saving the result."""
 
     def log_prob(self, model: Any, pieces: list[str], conditions: list[dict[str, str]]) -> list[float]:
         from .inference import log_prob
 
         return log_prob(model, pieces, conditions)
+
+    def trainable(self, model: Any) -> torch.nn.Module:
+        return model.model
+
+    def sequence_log_probs(self, model: Any, pieces: Sequence[str],
+                           conditions: Sequence[Mapping[str, str]]) -> torch.Tensor:
+        from .inference import sequence_log_probs
+
+        return sequence_log_probs(model, pieces, conditions)
+
+    def save(self, model: Any, folder: Path, provenance: Mapping[str, Any], metrics: Mapping[str, Any]) -> Path:
+        from .inference import save
+
+        return save(model, folder, provenance, metrics)
 
 
 class Layers:

@@ -2,22 +2,24 @@
 
 ``load(model_dir, device)`` gives an ``AbcModel``, the loaded model of musegen's contract
 (``generate`` and ``known_conditions``). ``log_prob`` sums token log-probabilities of
-pieces under conditions, for preference training (DPO).
+pieces under conditions; ``sequence_log_probs`` is the same sum with gradients and ``save``
+writes an updated model directory, for preference training (``musegen dpo``).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 
 from musegen_cli.contract import GenerateRequest
 from musegen_cli.errors import UserError
-from musegen_cli.model_dir import load_weights, read_manifest
-from musegen_cli.notation.abc_patches import PAD, encode
+from musegen_cli.model_dir import load_weights, read_manifest, write_model_dir
+from musegen_cli.notation.abc_patches import encode
+from musegen_cli.notation.patch_batches import collate
 
 from . import conditions as cond
 from . import header_plan
@@ -140,7 +142,9 @@ def load(model_dir: Path | str, device: torch.device | str = "cpu") -> AbcModel:
         model.load_state_dict(load_weights(path, "cpu"))
     except RuntimeError as exc:
         raise UserError(f"{path} holds weights that do not fit its config: {str(exc).splitlines()[0]}") from None
-    return AbcModel(model.to(device), manifest["config"].get("conditions", {}))
+    loaded = AbcModel(model.to(device), manifest["config"].get("conditions", {}))
+    loaded.manifest_config = manifest["config"]  # what `save` writes back
+    return loaded
 
 
 def log_prob(model: AbcModel | Path | str, pieces: Sequence[str], conditions: Sequence[Mapping[str, str]],
@@ -152,27 +156,62 @@ def log_prob(model: AbcModel | Path | str, pieces: Sequence[str], conditions: Se
     cut to it (its first ``max_patches`` patches are scored).
     """
     loaded = model if isinstance(model, AbcModel) else load(model)
-    if len(pieces) != len(conditions):
-        raise ValueError(f"{len(pieces)} pieces but {len(conditions)} condition sets")
-    net, size, context = loaded.model, loaded.model.config.patch_size, loaded.model.config.max_patches
-    rows, starts = [], []
-    for piece, given in zip(pieces, conditions):
-        prefix = cond.prompt(given)
-        rows.append(encode(cond.with_conditions(piece, given), size)[:context])
-        starts.append(len(encode(prefix, size, add_end=False)))
+    rows, starts = _encoded(loaded, pieces, conditions, template=False)
     scores: list[float] = [0.0] * len(rows)
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
     with torch.inference_mode():
         for begin in range(0, len(order), batch_size):
             chunk = order[begin : begin + batch_size]
-            longest = max(len(rows[i]) for i in chunk)
-            ids = torch.full((len(chunk), longest, size), PAD, dtype=torch.long)
-            mask = torch.zeros(len(chunk), longest, dtype=torch.bool)
-            for j, i in enumerate(chunk):
-                ids[j, : len(rows[i])] = torch.tensor(rows[i])
-                mask[j, : len(rows[i])] = True
-            start = torch.tensor([starts[i] for i in chunk], device=loaded.device)
-            values = net.log_prob(ids.to(loaded.device), mask.to(loaded.device), start)
+            values = _summed(loaded, [rows[i] for i in chunk], [starts[i] for i in chunk])
             for j, i in enumerate(chunk):
                 scores[i] = float(values[j])
     return scores
+
+
+def _summed(loaded: AbcModel, rows: list[list[list[int]]], starts: list[int]) -> torch.Tensor:
+    """Summed log-probabilities [B] of one batch of encoded pieces, scored from ``starts``."""
+    ids, mask = collate(rows, loaded.device)
+    return loaded.model.log_prob(ids, mask, torch.tensor(starts, device=loaded.device))
+
+
+def _encoded(loaded: AbcModel, pieces: Sequence[str], conditions: Sequence[Mapping[str, str]],
+             template: bool) -> tuple[list[list[list[int]]], list[int]]:
+    """Each piece as patches behind its prompt, and the first patch to score (after the prompt).
+
+    With ``template`` the conditions pass through the emotion template first, so a piece is
+    scored under the prompt ``generate`` wrote it after."""
+    if len(pieces) != len(conditions):
+        raise ValueError(f"{len(pieces)} pieces but {len(conditions)} condition sets")
+    size, context = loaded.model.config.patch_size, loaded.model.config.max_patches
+    rows, starts = [], []
+    for piece, given in zip(pieces, conditions):
+        given = header_plan.with_template(given) if template else dict(given)
+        rows.append(encode(cond.with_conditions(piece, given), size)[:context])
+        starts.append(len(encode(cond.prompt(given), size, add_end=False)))
+    return rows, starts
+
+
+def sequence_log_probs(model: AbcModel, pieces: Sequence[str], conditions: Sequence[Mapping[str, str]],
+                       batch_size: int = 8, template: bool | None = None) -> torch.Tensor:
+    """Summed log-probability (nats) [N] of each piece, differentiable when grad is enabled.
+
+    Scored as in ``log_prob``, except that by default (``template=None``) the conditions pass
+    through the emotion template when the model samples with it: what DPO trains is then the
+    probability of a sample under the prompt it was sampled from.
+    """
+    use = model.use_template if template is None else template
+    rows, starts = _encoded(model, pieces, conditions, use)
+    parts = [_summed(model, rows[b : b + batch_size], starts[b : b + batch_size])
+             for b in range(0, len(rows), batch_size)]
+    return torch.cat(parts) if parts else torch.zeros(0, device=model.device)
+
+
+def save(model: AbcModel, folder: Path, provenance: Mapping[str, object], metrics: Mapping[str, object]) -> Path:
+    """Write the (updated) weights as an ordinary abc-transformer model directory."""
+    config = getattr(model, "manifest_config", None) or {
+        "model": asdict(model.model.config), "conditions": {k: list(v) for k, v in model.condition_values.items()},
+        "condition_format": 1,
+    }
+    weights = {name: t.float() if t.is_floating_point() else t for name, t in model.model.state_dict().items()}
+    return write_model_dir(Path(folder), family=FAMILY_NAME, config=config, state_dict=weights,
+                           provenance=provenance, metrics=metrics)

@@ -1,4 +1,4 @@
-"""Shared fixtures for the scorer tests: one thread, and a small labelled dataset of real tunes."""
+"""Shared fixtures for the scorer tests: a small labelled dataset of real tunes."""
 
 from __future__ import annotations
 
@@ -6,16 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread; thread hand-offs dominate on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _corpus_tunes(collection: str, file: str, count: int) -> list[str]:
