@@ -66,13 +66,10 @@ class TerminalKeys:
 
 def default_keys() -> KeySource:
     """Key presses on a terminal, else lines from stdin."""
-    if sys.stdin.isatty():
-        try:
-            import termios  # noqa: F401  (POSIX only)
+    import importlib.util
 
-            return TerminalKeys()
-        except ImportError:
-            pass
+    if sys.stdin.isatty() and importlib.util.find_spec("termios") is not None:  # POSIX terminals
+        return TerminalKeys()
     return LineKeys(sys.stdin)
 
 
