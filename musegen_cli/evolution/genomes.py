@@ -1,0 +1,102 @@
+"""Genomes: the vectors evolution searches, and how each becomes a generation request.
+
+- `DirectionGenome`: one coefficient per steering direction (a `musegen steer fit` folder);
+  the coefficient is that direction's signed strength. Low-dimensional and interpretable:
+  "+1.2 minor, -0.4 register". Needs the family's layers capability.
+- `ConditionGenome`: a choice among condition values (emotion Q1-Q4, mode, tempo, ...): one
+  gene per value, and the highest gene of each condition picks its value. Needs the
+  family's conditions.
+
+Every candidate is generated with a seed of its own, derived from the session seed and its
+genome (`candidate_seed`): the same genome always gives the same piece, in this process or
+on a Ray worker, so a rating stays attached to exactly the piece that was heard and the
+winners can be written out again at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from musegen_cli.errors import UserError
+from musegen_cli.steering.directions import Directions
+from musegen_cli.steering.injection import SteeringSpec
+
+
+@dataclass(frozen=True)
+class Controls:
+    """What one genome asks the generator for."""
+
+    conditions: dict[str, str]
+    steering: list[SteeringSpec]
+
+    def describe(self) -> str:
+        parts = [f"{name}={value}" for name, value in self.conditions.items()]
+        parts += [f"{spec.directions.concept}{spec.strength:+.2f}" for spec in self.steering]
+        return ", ".join(parts) or "(no controls)"
+
+
+class DirectionGenome:
+    """Coefficients over steering directions, each within [-bound, bound]."""
+
+    def __init__(self, directions: Sequence[Directions], bound: float = 3.0,
+                 conditions: Mapping[str, str] | None = None) -> None:
+        if not directions:
+            raise UserError("the directions genome needs at least one --directions folder")
+        self.directions, self.bound = list(directions), bound
+        self.conditions = dict(conditions or {})
+
+    @property
+    def length(self) -> int:
+        return len(self.directions)
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return -self.bound, self.bound
+
+    def decode(self, genome: torch.Tensor) -> Controls:
+        values = genome.clamp(-self.bound, self.bound).tolist()
+        return Controls(dict(self.conditions), [SteeringSpec(d, strength=v) for d, v in zip(self.directions, values)])
+
+    def names(self) -> list[str]:
+        return [d.concept for d in self.directions]
+
+
+class ConditionGenome:
+    """One gene per condition value; each condition takes its highest gene's value."""
+
+    def __init__(self, choices: Mapping[str, Sequence[str]], fixed: Mapping[str, str] | None = None) -> None:
+        self.choices = {name: list(values) for name, values in choices.items() if values}
+        if not self.choices:
+            raise UserError("the conditions genome needs at least one condition with values to choose from")
+        self.fixed = dict(fixed or {})
+
+    @property
+    def length(self) -> int:
+        return sum(len(values) for values in self.choices.values())
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return 0.0, 1.0
+
+    def decode(self, genome: torch.Tensor) -> Controls:
+        chosen, start = dict(self.fixed), 0
+        for name, values in self.choices.items():
+            genes = genome[start : start + len(values)]
+            chosen[name] = values[int(genes.argmax())]
+            start += len(values)
+        return Controls(chosen, [])
+
+    def names(self) -> list[str]:
+        return [f"{name}={value}" for name, values in self.choices.items() for value in values]
+
+
+def candidate_seed(session_seed: int, genome: torch.Tensor) -> int:
+    """The generation seed of a genome: stable across runs and processes (values rounded to
+    1e-6, so float noise in transport does not change the piece)."""
+    rounded = ",".join(f"{value:.6f}" for value in genome.tolist())
+    digest = hashlib.sha256(f"{session_seed}:{rounded}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")

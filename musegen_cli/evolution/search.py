@@ -1,0 +1,175 @@
+"""The search: an evotorch problem whose solutions are genomes, and the searchers over it.
+
+`MusicProblem._evaluate_batch` decodes each solution into controls, generates its piece with
+the genome's own seed, and scores the whole batch with the fitness (a person may be asked
+inside it: a rating round is one evaluation). In-process, every evaluated candidate is kept
+in `history` with its genome, seed, piece, features and fitness; with Ray workers the
+evaluations happen in copies of the problem, so progress is read from the searcher's
+population instead, which works either way.
+
+Searchers (evotorch): `ga` (genetic algorithm: simulated binary crossover + Gaussian
+mutation, elitist, parents never re-evaluated, so a rating is never asked twice), `cmaes`,
+`snes`; and `random` (fresh uniform samples each generation: the baseline every searcher
+must beat at the same number of evaluations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from musegen_cli.errors import UserError
+from musegen_cli.evolution.fitness import Candidate, Fitness
+from musegen_cli.evolution.genomes import Controls, candidate_seed
+
+SEARCHERS = ("ga", "cmaes", "snes", "random")
+
+#: Generates one piece: (controls, seed) -> ABC.
+Generate = Callable[[Controls, int], str]
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Operator settings (TOML keys of `musegen evolve --config`)."""
+
+    population: int = 8
+    generations: int = 5
+    stdev: float = 0.5  # CMA-ES and SNES initial spread, GA mutation spread (in genome units)
+    tournament: int = 3
+    crossover_rate: float = 0.9
+    eta: float = 10.0  # simulated binary crossover's distribution index
+    mutation_probability: float | None = None  # None: evotorch's default (every gene)
+    elitist: bool = True
+    workers: int = 0  # Ray actors for fitness evaluation; 0 evaluates in-process
+
+    def __post_init__(self) -> None:
+        if self.population < 2:
+            raise UserError(f"the population needs at least 2 candidates, not {self.population}")
+        if self.generations < 1:
+            raise UserError(f"generations must be at least 1, not {self.generations}")
+
+
+def make_problem(genome: Any, generate: Generate, fitness: Fitness, seed: int,
+                 on_candidate: Callable[[Candidate], None] | None = None, workers: int = 0) -> Any:
+    """The evotorch problem over ``genome`` (built lazily: evotorch imports ray). It is
+    unbounded, as CMA-ES requires; genomes clamp or argmax their values when decoded."""
+    import logging
+
+    from evotorch import Problem
+
+    logging.getLogger("evotorch").setLevel(logging.WARNING)  # its INFO lines would bury the progress
+
+    class MusicProblem(Problem):
+        def __init__(self) -> None:
+            super().__init__("max", solution_length=genome.length, initial_bounds=genome.bounds,
+                             dtype=torch.float32, seed=seed, num_actors=workers or None)
+            self.history: list[Candidate] = []
+            self.rounds = 0
+            self.evaluations = 0  # in this process (Ray workers count in their own copies)
+
+        def _evaluate_batch(self, solutions: Any) -> None:
+            from musegen_cli.analysis.features import analyze_abc
+
+            candidates = []
+            for index, values in enumerate(solutions.values.clone()):
+                controls = genome.decode(values)
+                piece_seed = candidate_seed(seed, values)
+                abc = generate(controls, piece_seed)
+                candidates.append(Candidate(self.rounds, index, values.tolist(), piece_seed, controls, abc,
+                                            analyze_abc(abc)))
+            scores = fitness.score(candidates)
+            solutions.set_evals(torch.tensor(scores, dtype=torch.float32))
+            self.history += candidates
+            self.rounds += 1
+            self.evaluations += len(candidates)
+            if on_candidate is not None:
+                for candidate in candidates:
+                    on_candidate(candidate)
+
+    return MusicProblem()
+
+
+class RandomSearch:
+    """Uniform samples within the genome's bounds, a population per step."""
+
+    def __init__(self, problem: Any, population: int) -> None:
+        self.problem, self.size = problem, population
+        self.population: Any = None
+
+    def step(self) -> None:
+        self.population = self.problem.generate_batch(self.size)
+        self.problem.evaluate(self.population)
+
+
+def make_searcher(name: str, problem: Any, settings: SearchSettings) -> Any:
+    """One of `SEARCHERS` over ``problem``."""
+    if name == "random":
+        return RandomSearch(problem, settings.population)
+    if name == "ga":
+        from evotorch.algorithms import GeneticAlgorithm
+        from evotorch.operators import GaussianMutation, SimulatedBinaryCrossOver
+
+        return GeneticAlgorithm(
+            problem,
+            operators=[
+                SimulatedBinaryCrossOver(problem, tournament_size=settings.tournament,
+                                         cross_over_rate=settings.crossover_rate, eta=settings.eta),
+                GaussianMutation(problem, stdev=settings.stdev, mutation_probability=settings.mutation_probability),
+            ],
+            popsize=settings.population,
+            elitist=settings.elitist,
+            re_evaluate=False,
+        )
+    if name == "cmaes":
+        from evotorch.algorithms import CMAES
+
+        return CMAES(problem, stdev_init=settings.stdev, popsize=settings.population)
+    if name == "snes":
+        from evotorch.algorithms import SNES
+
+        return SNES(problem, stdev_init=settings.stdev, popsize=settings.population)
+    raise UserError(f"unknown searcher {name!r}; choose one of {', '.join(SEARCHERS)}")
+
+
+@dataclass(frozen=True)
+class GenerationSummary:
+    generation: int
+    evaluations: int
+    best: float
+    mean: float
+    best_so_far: float
+
+
+@dataclass
+class SearchResult:
+    summaries: list[GenerationSummary]
+    best: list[tuple[float, list[float]]]  # (fitness, genome), best first, genomes distinct
+
+
+def run_search(searcher: Any, problem: Any, generations: int,
+               on_generation: Callable[[GenerationSummary], None] | None = None, keep: int = 5) -> SearchResult:
+    """Step the searcher; after each step, summarise the population it evaluated, and keep
+    the best distinct genomes seen. Evaluations are counted in this process (a GA's first
+    step evaluates its initial population and its first children); with Ray workers, as
+    population size x generations."""
+    summaries: list[GenerationSummary] = []
+    seen: dict[tuple[float, ...], float] = {}
+    best_so_far = float("-inf")
+    for generation in range(generations):
+        searcher.step()
+        population = searcher.population
+        evals = population.evals[:, 0].tolist()
+        for values, fitness in zip(population.values.tolist(), evals):
+            key = tuple(round(v, 6) for v in values)
+            seen[key] = max(fitness, seen.get(key, float("-inf")))
+        best_so_far = max(best_so_far, max(evals))
+        evaluations = problem.evaluations or len(evals) * (generation + 1)
+        summary = GenerationSummary(generation, evaluations, max(evals), sum(evals) / len(evals), best_so_far)
+        summaries.append(summary)
+        if on_generation is not None:
+            on_generation(summary)
+    ranked = sorted(seen.items(), key=lambda item: item[1], reverse=True)[:keep]
+    return SearchResult(summaries, [(fitness, list(values)) for values, fitness in ranked])

@@ -1,0 +1,70 @@
+"""Searchers over a toy generator whose best genome is known."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from musegen_cli.evolution.fitness import Fitness, SyntheticListener
+from musegen_cli.evolution.genomes import ConditionGenome, DirectionGenome, candidate_seed
+from musegen_cli.evolution.search import SearchSettings, make_problem, make_searcher, run_search
+from musegen_cli.steering.directions import Directions
+
+
+class CountingScorer:
+    """Embeds a tune as its normalised (high c, low C, rest) note counts."""
+
+    def embed_pieces(self, pieces, batch_size=64, on_progress=None):
+        rows = torch.tensor([[p.count("c") + 0.0, p.count("C") + 0.0, 1.0] for p in pieces])
+        return torch.nn.functional.normalize(rows, dim=1)
+
+
+def toy_generate(controls, seed):
+    """Eight bars; the first direction's strength decides how many notes are high c."""
+    strength = controls.steering[0].strength if controls.steering else 0.0
+    high = max(0, min(8, round(4 + strength * 4 / 3)))
+    bar = "c" * high + "C" * (8 - high)
+    return "X:1\nM:4/4\nL:1/8\nK:C\n" + "|".join([bar] * 8) + "|\n"
+
+
+def _directions(name: str) -> Directions:
+    return Directions(name, "classification", ["a", "b"], {"name": "toy", "weights_hash": "0"}, "mean", {}, {})
+
+
+@pytest.mark.parametrize("name", ["ga", "cmaes", "snes", "random"])
+def test_every_searcher_finds_the_high_notes(name):
+    genome = DirectionGenome([_directions("height"), _directions("noise")], bound=3.0)
+    listener_point = torch.nn.functional.normalize(torch.tensor([1.0, 0.0, 0.2]), dim=0)
+    fitness = Fitness("listener", CountingScorer(), point=listener_point)
+    torch.manual_seed(0)
+    problem = make_problem(genome, toy_generate, fitness, seed=1)
+    searcher = make_searcher(name, problem, SearchSettings(population=6, generations=4, stdev=1.0))
+    result = run_search(searcher, problem, 4)
+    assert len(result.summaries) == 4 and result.summaries[-1].evaluations == problem.evaluations
+    assert result.summaries[-1].best_so_far == max(s.best for s in result.summaries)
+    fitness_of_best, best_genome = result.best[0]
+    assert fitness_of_best == result.summaries[-1].best_so_far
+    assert best_genome[0] > 0.5  # more high notes is what the listener likes
+    assert all(c.rating is not None and 1.0 <= c.rating <= 5.0 for c in problem.history)
+
+
+def test_candidates_keep_their_seed_and_piece():
+    genome = DirectionGenome([_directions("height")])
+    values = torch.tensor([0.25])
+    assert candidate_seed(3, values) == candidate_seed(3, torch.tensor([0.2500000001]))
+    assert candidate_seed(3, values) != candidate_seed(4, values)
+    assert genome.decode(torch.tensor([9.0])).steering[0].strength == 3.0  # clamped to the bound
+
+
+def test_condition_genomes_pick_the_highest_gene():
+    genome = ConditionGenome({"emotion": ["Q1", "Q2", "Q3", "Q4"], "mode": ["major", "minor"]}, fixed={"meter": "6/8"})
+    controls = genome.decode(torch.tensor([0.1, 0.9, 0.2, 0.3, 0.8, 0.1]))
+    assert controls.conditions == {"meter": "6/8", "emotion": "Q2", "mode": "major"}
+    assert genome.length == 6 and controls.describe() == "meter=6/8, emotion=Q2, mode=major"
+
+
+def test_the_synthetic_listener_rates_on_a_1_to_5_scale():
+    listener = SyntheticListener(torch.tensor([1.0, 0.0]), low=0.0, high=1.0)
+    assert listener.rating_of(torch.tensor([1.0, 0.0])) == 5.0
+    assert listener.rating_of(torch.tensor([0.0, 1.0])) == 1.0
+    assert listener.rating_of(torch.tensor([0.5, 0.5])) == pytest.approx(3.0)
