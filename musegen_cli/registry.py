@@ -48,7 +48,7 @@ COMMAND_NEEDS: dict[str, Capability] = {
     "generate": Capability.SAMPLER,
     "dpo": Capability.LOG_PROBABILITY,
     "steer": Capability.LAYERS,
-    "evolve": Capability.CONDITIONING_VECTOR,
+    "evolve": Capability.CONDITIONS,  # a choice among conditions; directions need layers
 }
 
 
@@ -139,9 +139,12 @@ class Registry:
     def with_capability(self, capability: Capability) -> list[ModelFamily]:
         return [f for name, f in sorted(self.families.items()) if f.supports(capability)]
 
-    def require(self, command: str, family: str | None = None) -> ModelFamily:
-        """The family that will serve `command`, or a plain error saying none can (yet)."""
-        capability = COMMAND_NEEDS[command]
+    def require(self, command: str, family: str | None = None,
+                capability: Capability | None = None) -> ModelFamily:
+        """The family that will serve `command`, or a plain error saying none can (yet).
+        ``capability`` overrides what the command needs by default (`COMMAND_NEEDS`), for a
+        command whose need depends on how it is asked (evolve's genomes)."""
+        capability = capability or COMMAND_NEEDS[command]
         if family is not None:
             chosen = self.get(family)
             if not chosen.supports(capability):

@@ -90,10 +90,10 @@ def _root(
 
 
 def _register_subcommands() -> None:
-    from musegen_cli.cli import (config, convert, data, dpo, generate, models, pending, plugins, score, scorer, steer,
+    from musegen_cli.cli import (config, convert, data, dpo, evolve, generate, models, plugins, score, scorer, steer,
                                  train)
 
-    for module in (train, generate, dpo, steer, pending, convert, score, scorer, data, models, plugins, config):
+    for module in (train, generate, dpo, steer, evolve, convert, score, scorer, data, models, plugins, config):
         module.register(app)
 
 

@@ -99,7 +99,8 @@ def test_require_explains_missing_capability():
 @pytest.mark.parametrize("command", ["train", "generate", "dpo", "steer", "evolve"])
 def test_model_commands_say_plainly_they_are_unsupported(monkeypatch, command):
     install(monkeypatch)
-    extra = {"train": ["-o", "x"], "steer": ["fit", "--concept", "mode", "-o", "x"]}.get(command, [])
+    extra = {"train": ["-o", "x"], "steer": ["fit", "--concept", "mode", "-o", "x"],
+             "evolve": ["-o", "x", "--directions", "d"]}.get(command, [])
     result = CliRunner().invoke(app, [command, *extra])
     assert result.exit_code == 2
     assert f"no installed model family supports '{command}' yet" in result.stderr

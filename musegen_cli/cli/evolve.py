@@ -1,0 +1,313 @@
+"""`musegen evolve`: evolutionary search over a generator's controls, scored by a listener.
+
+Genomes (`musegen_cli.evolution.genomes`): coefficients over steering directions
+(`--directions DIR`, repeatable) or, without them, a choice among condition values
+(`--choose emotion,mode,...`). Fitness (`evolution.fitness`): target, text, listener (a
+synthetic listener for reproducible runs), interactive (you rate in the terminal) or dynamic
+(you rate every few generations; a listener model fitted to your ratings scores the rest).
+Interactive sessions save every rating the moment it is given; `--resume FILE` continues.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from musegen_cli.cli.options import DeviceOption, JsonFlag, SeedOption, choose_seed, parse_assignments, prepare_device
+from musegen_cli.cli.output import console, emit_json, print_table
+from musegen_cli.errors import UserError
+
+FITNESS_MODES = ("interactive", "dynamic", "listener", "target", "text")
+SEARCHERS = ("ga", "cmaes", "snes", "random")  # evolution.search.SEARCHERS, without importing evotorch
+DEFAULT_LISTENER = "a lively folk dance tune in a major key, happy and excited"
+#: Settings a --config TOML file may hold (flags given on the command line win).
+TOML_KEYS = ("searcher", "population", "generations", "stdev", "tournament", "crossover_rate", "eta",
+             "mutation_probability", "elitist", "workers", "fitness", "rate_every", "penalty", "bars", "bound")
+
+EPILOG = """Examples:
+
+  musegen evolve -o runs/evo                          # rate 8 candidates per generation in the terminal
+
+  musegen evolve --fitness listener --searcher cmaes --generations 10 -o runs/evo-cma
+
+  musegen evolve --directions directions/mode --directions directions/register --fitness dynamic -o runs/mine
+
+  musegen evolve --fitness target --target my_tunes/ --config evolve.toml -o runs/like-mine
+
+  musegen evolve --resume runs/evo/session.jsonl -o runs/evo     # continue exactly where it stopped
+
+  printf '4\\n2\\ns\\n5\\n' | musegen evolve --population 2 --generations 2 -o runs/scripted
+
+Keys while rating: 1-5 rate, r replay, s skip, f favourite, u undo, q save and quit. Without a terminal the keys are read one per line from stdin, or from --ratings FILE. Ray evaluates fitness in parallel with --workers N (not with a person rating)."""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evolve", epilog=EPILOG)(evolve_command)
+
+
+def evolve_command(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the session, best pieces and summary.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Model name or folder.")] = "default",
+    directions: Annotated[
+        list[Path], typer.Option("--directions", help="Evolve strengths of these steering directions (repeat).")
+    ] = [],  # noqa: B006 - Typer needs a literal default
+    choose: Annotated[
+        str, typer.Option("--choose", help="Without --directions: conditions to choose values of.")
+    ] = "emotion,register",
+    condition: Annotated[
+        list[str], typer.Option("--condition", "-c", help="Fixed condition NAME=VALUE (repeatable).")
+    ] = [],  # noqa: B006
+    fitness: Annotated[Optional[str], typer.Option("--fitness", help=f"{', '.join(FITNESS_MODES)}.")] = None,
+    target: Annotated[Optional[str], typer.Option("--target", help="Target piece, folder, corpus:NAME or features.")] = None,
+    text: Annotated[Optional[str], typer.Option("--text", help="Description to evolve towards.")] = None,
+    listener: Annotated[
+        Optional[str], typer.Option("--listener", help="The synthetic listener's taste, as a description.")
+    ] = None,
+    searcher: Annotated[Optional[str], typer.Option("--searcher", help="ga, cmaes, snes or random.")] = None,
+    population: Annotated[Optional[int], typer.Option("--population", help="Candidates per generation.")] = None,
+    generations: Annotated[Optional[int], typer.Option("--generations", help="Generations to run.")] = None,
+    rate_every: Annotated[Optional[int], typer.Option("--rate-every", help="dynamic: rate every Nth generation.")] = None,
+    penalty: Annotated[Optional[float], typer.Option("--penalty", help="Subtracted for invalid music.")] = None,
+    bars: Annotated[Optional[int], typer.Option("--bars", help="Bars per candidate.")] = None,
+    config_file: Annotated[Optional[Path], typer.Option("--config", help="TOML file of search settings.")] = None,
+    scorer_path: Annotated[Optional[Path], typer.Option("--scorer", help="Scorer folder (default: bundled).")] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this session file.")] = None,
+    ratings: Annotated[Optional[Path], typer.Option("--ratings", help="Read rating keys from this file.")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Ray actors for fitness (0: in-process).")] = None,
+    no_audio: Annotated[bool, typer.Option("--no-audio", help="Write WAVs instead of playing.")] = False,
+    seed: SeedOption = None,
+    device: DeviceOption = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Evolve a generator's controls toward what a listener (you, or a synthetic one) likes."""
+    from musegen_cli.evolution.session import Session
+
+    flags = {"searcher": searcher, "population": population, "generations": generations, "fitness": fitness,
+             "rate_every": rate_every, "penalty": penalty, "bars": bars, "workers": workers}
+    session = Session.resume(resume) if resume is not None else None
+    if session is not None:
+        settings = session.state().settings  # a resumed run replays exactly the settings it started with
+    else:
+        settings = _settings(config_file, {k: v for k, v in flags.items() if v is not None})
+        settings.update(model=model, directions=[str(d) for d in directions], choose=choose,
+                        conditions=parse_assignments(condition), target=target, text=text,
+                        listener=listener, seed=choose_seed(seed))
+    run = _Run(settings, output, scorer_path, prepare_device(device), ratings, no_audio)
+    if run.needs_person:
+        session = session or Session.start(output / "session.jsonl", settings)
+        run.attach(session)
+    try:
+        result = run.search()
+    except KeyboardInterrupt:
+        where = f"; resume with --resume {session.path}" if session is not None else ""
+        console.print(f"stopped{where}")
+        raise typer.Exit(130) from None
+    summary = run.export(result)
+    if json_output:
+        emit_json(summary)
+        return
+    print_table(run.table(result))
+    console.print(f"Wrote {output} ({len(summary['files'])} files).")
+
+
+def _settings(config_file: Path | None, flags: dict[str, Any]) -> dict[str, Any]:
+    """Defaults, then the TOML file, then flags."""
+    import tomllib
+
+    settings: dict[str, Any] = {"searcher": "ga", "fitness": "interactive", "population": 8, "generations": 5,
+                                "rate_every": 2, "penalty": 1.0, "bars": 16, "workers": 0, "bound": 3.0}
+    if config_file is not None:
+        try:
+            loaded = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise UserError(f"cannot read {config_file}: {exc}") from None
+        unknown = sorted(set(loaded) - set(TOML_KEYS))
+        if unknown:
+            raise UserError(f"{config_file}: unknown setting {unknown[0]!r}; known: {', '.join(TOML_KEYS)}")
+        settings.update(loaded)
+    settings.update(flags)
+    if settings["fitness"] not in FITNESS_MODES:
+        raise UserError(f"unknown fitness {settings['fitness']!r}; choose one of {', '.join(FITNESS_MODES)}")
+    if settings["searcher"] not in SEARCHERS:
+        raise UserError(f"unknown searcher {settings['searcher']!r}; choose one of {', '.join(SEARCHERS)}")
+    return settings
+
+
+class _Run:
+    """One evolve run: model, genome, fitness and searcher built from the settings."""
+
+    def __init__(self, settings: dict[str, Any], output: Path, scorer_path: Path | None, device: Any,
+                 ratings: Path | None, no_audio: bool) -> None:
+        from musegen_cli.models import resolve_model
+        from musegen_cli.registry import Capability, get_registry
+
+        self.settings, self.output, self.ratings, self.no_audio = settings, output, ratings, no_audio
+        mode = settings["fitness"]
+        self.needs_person = mode == "interactive" or (mode == "dynamic" and not settings.get("listener"))
+        if self.needs_person and settings.get("workers"):
+            raise UserError("--workers evaluates fitness on Ray actors, which cannot ask a person; "
+                            "use them with the target, text or listener fitness")
+        registry = get_registry()
+        capability = Capability.LAYERS if settings["directions"] else Capability.CONDITIONS
+        if not registry.with_capability(capability):
+            registry.require("evolve", capability=capability)  # the plain "no family supports evolve" error
+        self.info = resolve_model(settings["model"], registry)
+        self.family = registry.require("evolve", self.info.family, capability=capability)
+        self.model = self.family.sampler.load(self.info.path, device)
+        self.genome = self._genome()
+        from musegen_cli.scoring.scorer import load_scorer
+
+        self.scorer = load_scorer(scorer_path)
+        self.rater: Any = None
+        self.session: Any = None
+
+    def _genome(self) -> Any:
+        from musegen_cli.evolution.genomes import ConditionGenome, DirectionGenome
+
+        fixed = dict(self.settings.get("conditions") or {})
+        if self.settings["directions"]:
+            from musegen_cli.model_dir import weights_hash
+            from musegen_cli.steering import directions as dirs
+
+            found = [dirs.load(Path(folder)) for folder in self.settings["directions"]]
+            model_hash = weights_hash(self.info.path)
+            for item in found:
+                item.check_model(model_hash)
+            return DirectionGenome(found, bound=float(self.settings.get("bound", 3.0)), conditions=fixed)
+        declared = {c.name: c.values for c in self.family.conditions if c.values}
+        names = [n.strip() for n in str(self.settings["choose"]).split(",") if n.strip()]
+        unknown = [n for n in names if n not in declared]
+        if unknown:
+            raise UserError(f"cannot choose {unknown[0]!r}: the {self.family.name} conditions with fixed values "
+                            f"are {', '.join(declared)}")
+        return ConditionGenome({n: declared[n] for n in names if n not in fixed}, fixed=fixed)
+
+    def attach(self, session: Any) -> None:
+        """A person rates: keys from --ratings, the terminal, or stdin; answers go to ``session``."""
+        from musegen_cli.evolution.person import Person
+        from musegen_cli.evolution.rater import LineKeys, Player, default_keys
+
+        self.session = session
+        keys = default_keys()
+        if self.ratings is not None:
+            try:
+                keys = LineKeys(self.ratings.open(encoding="utf-8"))
+            except OSError as exc:
+                raise UserError(f"cannot read {self.ratings}: {exc.strerror or exc}") from None
+        player = Player(self.output / "audio", console.print, audio=not self.no_audio)
+        self.rater = Person(session, session.state(), keys, player, console.print, int(self.settings["generations"]))
+
+    def _fitness(self) -> Any:
+        from musegen_cli.evolution.fitness import Fitness, SyntheticListener
+        from musegen_cli.scoring.reference import reference_from_spec
+
+        mode, s = self.settings["fitness"], self.settings
+        point = None
+        if mode == "target":
+            if not s.get("target"):
+                raise UserError("the target fitness needs --target (a piece, folder, corpus:NAME or feature file)")
+            point = reference_from_spec(s["target"], self.scorer).centroid
+        elif mode == "text":
+            if not s.get("text"):
+                raise UserError("the text fitness needs --text DESCRIPTION")
+            point = self.scorer.embed_texts([s["text"]])[0]
+        elif mode == "listener" or (mode == "dynamic" and s.get("listener")):
+            point = self.scorer.embed_texts([s.get("listener") or DEFAULT_LISTENER])[0]
+        rater = self.rater
+        if mode == "dynamic" and rater is None:
+            rater = SyntheticListener(point)
+        return Fitness(mode, self.scorer, point=point if mode != "dynamic" else None, rater=rater,
+                       rate_every=int(s["rate_every"]), penalty=float(s["penalty"]))
+
+    def generate(self, controls: Any, seed: int) -> str:
+        import contextlib
+
+        from musegen_cli.contract import GenerateRequest
+        from musegen_cli.steering.injection import steering_callback
+
+        request = GenerateRequest(conditions=controls.conditions, count=1, seed=seed, max_bars=int(self.settings["bars"]),
+                                  sampling={"temperature": 1.0, "top_p": 0.95})
+        context = contextlib.nullcontext()
+        if controls.steering:
+            layers = sorted({name for spec in controls.steering for name in spec.vectors()})
+            context = self.family.layers.steer(self.model, steering_callback(controls.steering, seed), layers)
+        with context:
+            try:
+                return self.model.generate(request)[0]
+            except UserError as exc:  # e.g. chosen conditions that contradict each other
+                return f"% not generated: {exc}\n"  # a candidate that is not music: it gets the penalty
+
+    def search(self) -> Any:
+        import torch
+
+        from musegen_cli.evolution.person import StopEvolution
+        from musegen_cli.evolution.search import SearchSettings, make_problem, make_searcher, run_search
+
+        s = self.settings
+        search = SearchSettings(**{k: s[k] for k in ("population", "generations", "stdev", "tournament",
+                                                     "crossover_rate", "eta", "mutation_probability", "elitist",
+                                                     "workers") if k in s})
+        torch.manual_seed(int(s["seed"]))
+        self.problem = make_problem(self.genome, self.generate, self._fitness(), int(s["seed"]), workers=search.workers)
+        searcher = make_searcher(s["searcher"], self.problem, search)
+        self.stopped = False
+
+        def report(summary: Any) -> None:
+            console.print(f"generation {summary.generation + 1}/{search.generations}: best {summary.best:.3f}, "
+                          f"mean {summary.mean:.3f}, best so far {summary.best_so_far:.3f} "
+                          f"({summary.evaluations} evaluations)")
+
+        try:
+            return run_search(searcher, self.problem, search.generations, report)
+        except StopEvolution:
+            self.stopped = True
+            console.print(f"saved; continue with --resume {self.session.path}")
+            return None
+
+    def export(self, result: Any) -> dict[str, Any]:
+        """Best pieces and favourites as ABC and MIDI, and summary.json; all written atomically."""
+        import json
+
+        import torch
+
+        from musegen_cli.evolution.genomes import candidate_seed
+        from musegen_cli.files import atomic_write
+        from musegen_cli.generation import write_piece
+
+        files: list[str] = []
+        chosen: list[tuple[str, list[float]]] = []
+        if result is not None:
+            chosen += [(f"best-{rank}", genome) for rank, (_, genome) in enumerate(result.best[:3], start=1)]
+        if self.session is not None:
+            state = self.session.state()
+            chosen += [(f"favourite-g{g + 1}-c{c + 1}", state.records[(g, c)]["genome"])
+                       for g, c in state.favourites if (g, c) in state.records]
+        for name, genome in chosen:
+            values = torch.tensor(genome)
+            abc = self.generate(self.genome.decode(values), candidate_seed(int(self.settings["seed"]), values))
+            written, _problems = write_piece(abc, self.output / name, ["abc", "midi"])
+            files += [str(p) for p in written]
+        summary = {
+            "settings": self.settings,
+            "stopped_early": self.stopped,
+            "generations": [vars(s) for s in (result.summaries if result else [])],
+            "best": [{"fitness": f, "genome": g, "controls": self.genome.decode(torch.tensor(g)).describe()}
+                     for f, g in (result.best if result else [])],
+            "files": files,
+        }
+        atomic_write(self.output / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
+        return summary
+
+    def table(self, result: Any) -> Any:
+        from rich.table import Table
+
+        table = Table("generation", "evaluations", "best", "mean", "best so far",
+                      title=f"evolve: {self.settings['searcher']}, {self.settings['fitness']} fitness, "
+                      f"{self.info.name}")
+        for s in result.summaries if result else []:
+            table.add_row(str(s.generation + 1), str(s.evaluations), f"{s.best:.3f}", f"{s.mean:.3f}",
+                          f"{s.best_so_far:.3f}")
+        return table
+

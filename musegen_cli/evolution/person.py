@@ -1,0 +1,108 @@
+"""A person as the rater: show each candidate, play it, read a key, save the answer at once.
+
+Ratings already in the session file (a resumed session) are replayed without asking; a
+replayed candidate must have been generated from the same seed, or the session was started
+with other settings and resuming it would attach ratings to other music.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from musegen_cli.errors import UserError
+from musegen_cli.evolution.fitness import Candidate
+from musegen_cli.evolution.rater import KEYS_HELP, KeySource, Player, ask
+from musegen_cli.evolution.session import Session, SessionState
+
+#: Lines of a piece's music shown with it.
+SHOWN_LINES = 4
+
+
+class StopEvolution(Exception):
+    """The person pressed q: the session is saved; the run ends cleanly."""
+
+
+class Person:
+    def __init__(self, session: Session, state: SessionState, keys: KeySource, player: Player,
+                 say: Callable[[str], None], generations: int) -> None:
+        self.session, self.state, self.keys, self.player, self.say = session, state, keys, player, say
+        self.generations = generations
+        self.best: float | None = max((r for r in state.ratings.values() if r is not None), default=None)
+
+    def rate(self, candidates: Sequence[Candidate]) -> list[float | None]:
+        ratings: list[float | None] = [None] * len(candidates)
+        index = 0
+        while index < len(candidates):
+            candidate = candidates[index]
+            key = (candidate.generation, candidate.index)
+            if key in self.state.ratings:
+                ratings[index] = self._replayed(candidate)
+                index += 1
+                continue
+            self._show(candidate, len(candidates))
+            self._play(candidate)
+            response = ask(self.keys, lambda c=candidate: self._play(c), self.say)
+            if response.action == "quit":
+                self.session.quit()
+                raise StopEvolution
+            if response.action == "undo":
+                if index == 0:
+                    self.say("nothing to undo in this generation (earlier generations are already evaluated)")
+                    continue
+                index -= 1
+                self._undo(candidates[index])
+                ratings[index] = None
+                continue
+            if response.favourite:
+                self.session.favourite(key)
+                self.state.favourites.append(key)
+            ratings[index] = self._record(candidate, response.rating)
+            index += 1
+        return ratings
+
+    def _replayed(self, candidate: Candidate) -> float | None:
+        key = (candidate.generation, candidate.index)
+        recorded = self.state.records[key].get("seed")
+        if recorded is not None and recorded != candidate.seed:
+            raise UserError(f"the session's candidate {key[1] + 1} of generation {key[0] + 1} was another piece "
+                            "(different seed): resume it with the settings it was started with")
+        return self.state.ratings[key]
+
+    def _record(self, candidate: Candidate, rating: int | None) -> int | None:
+        key = (candidate.generation, candidate.index)
+        details = {"seed": candidate.seed, "genome": candidate.genome, "controls": candidate.controls.describe()}
+        if rating is None:
+            self.session.skip(key, **details)
+        else:
+            self.session.rate(key, rating, **details)
+            self.best = rating if self.best is None else max(self.best, rating)
+        self.state.ratings[key] = rating
+        self.state.records[key] = {"seed": candidate.seed, **details}
+        return rating
+
+    def _undo(self, candidate: Candidate) -> None:
+        key = (candidate.generation, candidate.index)
+        self.session.undo(key)
+        self.state.ratings.pop(key, None)
+        self.state.records.pop(key, None)
+        if key in self.state.favourites:
+            self.state.favourites.remove(key)
+        self.say(f"undone: candidate {key[1] + 1}; rate it again")
+
+    def _play(self, candidate: Candidate) -> None:
+        self.player.play(candidate.abc, f"g{candidate.generation + 1}-c{candidate.index + 1}")
+
+    def _show(self, candidate: Candidate, population: int) -> None:
+        f = candidate.features
+        best = "-" if self.best is None else f"{self.best:g}"
+        self.say(f"generation {candidate.generation + 1}/{self.generations} · candidate "
+                 f"{candidate.index + 1}/{population} · best so far {best}")
+        if f.parses:
+            self.say(f"  {f.declared_key or f.analyzed_key or '?'}, {f.meter or 'free meter'}, {f.bars} bars, "
+                     f"{f.notes_per_second or 0:.1f} notes/s, {f.quadrant or '-'}; {candidate.controls.describe()}")
+        else:
+            self.say(f"  (does not parse: {f.error}); {candidate.controls.describe()}")
+        body = candidate.abc.split("\nK:", 1)[-1].split("\n")[1 : 1 + SHOWN_LINES]
+        for line in body:
+            self.say(f"    {line}")
+        self.say(f"  {KEYS_HELP}")

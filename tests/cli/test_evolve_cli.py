@@ -1,0 +1,95 @@
+"""`musegen evolve` end to end on the bundled model with a debug scorer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from musegen_cli.cli.app import app
+from musegen_cli.registry import reset_registry
+
+
+@pytest.fixture(scope="module")
+def scorer_dir(tmp_path_factory) -> Path:
+    from musegen_cli.scoring.scorer import build_scorer, save_scorer
+
+    folder = tmp_path_factory.mktemp("scorer") / "debug"
+    save_scorer(build_scorer("debug"), folder, provenance={}, metrics={})
+    return folder
+
+
+def invoke(*args: object, stdin: str | None = None):
+    reset_registry()
+    return CliRunner().invoke(app, ["evolve", *map(str, args)], input=stdin)
+
+
+COMMON = ("--bars", 2, "--seed", 5, "--no-audio")
+
+
+def test_a_synthetic_listener_run_writes_the_best_pieces_and_a_summary(scorer_dir, tmp_path):
+    out = tmp_path / "evo"
+    result = invoke("--fitness", "listener", "--searcher", "ga", "--population", 3, "--generations", 2,
+                    "--scorer", scorer_dir, "-o", out, *COMMON, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert len(summary["generations"]) == 2 and summary["best"][0]["fitness"] >= summary["best"][-1]["fitness"]
+    assert "emotion=" in summary["best"][0]["controls"]
+    assert (out / "best-1.abc").read_text().startswith("X:1") and (out / "best-1.mid").is_file()
+    assert json.loads((out / "summary.json").read_text())["settings"]["searcher"] == "ga"
+
+
+def test_interactive_ratings_are_saved_as_given_and_a_resume_asks_only_what_is_left(scorer_dir, tmp_path):
+    out = tmp_path / "evo"
+    keys = tmp_path / "keys.txt"
+    keys.write_text("4\nf\n2\nq\n")  # rate, favourite + rate, then quit
+    first = invoke("--population", 2, "--generations", 2, "--scorer", scorer_dir, "--ratings", keys, "-o", out,
+                   *COMMON)
+    assert first.exit_code == 0, first.output
+    session = out / "session.jsonl"
+    events = [json.loads(line) for line in session.read_text().splitlines()]
+    assert [e["event"] for e in events] == ["start", "rate", "favourite", "rate", "quit"]
+    assert (out / "favourite-g1-c2.abc").is_file()
+
+    keys.write_text("5\n1\n3\n3\n")
+    resumed = invoke("--resume", session, "--scorer", scorer_dir, "--ratings", keys, "-o", out, "--no-audio")
+    assert resumed.exit_code == 0, resumed.output
+    ratings = [json.loads(line) for line in session.read_text().splitlines() if '"rate"' in line]
+    assert [r["rating"] for r in ratings] == [4, 2, 5, 1, 3, 3]  # the first two were not asked again
+    assert len({(r["generation"], r["candidate"]) for r in ratings}) == 6
+
+
+def test_undo_takes_back_the_last_rating(scorer_dir, tmp_path):
+    out = tmp_path / "evo"
+    result = invoke("--population", 2, "--generations", 1, "--scorer", scorer_dir, "-o", out, *COMMON,
+                    stdin="4\nu\n3\n5\ns\n2\n")
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line)["event"] for line in (out / "session.jsonl").read_text().splitlines()]
+    assert events[:5] == ["start", "rate", "undo", "rate", "rate"]
+
+
+def test_bad_requests_are_one_line_errors(scorer_dir, tmp_path):
+    cases = [
+        (("--fitness", "text"), "needs --text"),
+        (("--fitness", "interactive", "--workers", 2), "cannot ask a person"),
+        (("--choose", "timbre"), "cannot choose 'timbre'"),
+        (("--searcher", "annealing"), "unknown searcher"),
+        (("--resume", tmp_path / "none.jsonl"), "no session file"),
+    ]
+    for args, message in cases:
+        result = invoke(*args, "--scorer", scorer_dir, "-o", tmp_path / "x", *COMMON)
+        assert result.exit_code == 2 and message in result.stderr, (args, result.output)
+    (tmp_path / "bad.toml").write_text("population = 4\ntemperature = 2\n")
+    result = invoke("--config", tmp_path / "bad.toml", "--scorer", scorer_dir, "-o", tmp_path / "y", *COMMON)
+    assert result.exit_code == 2 and "unknown setting 'temperature'" in result.stderr
+
+
+def test_contradicting_condition_choices_are_penalised_not_fatal(scorer_dir, tmp_path):
+    out = tmp_path / "evo"
+    result = invoke("--fitness", "listener", "--choose", "emotion,mode", "--population", 4, "--generations", 1,
+                    "--penalty", 5, "--scorer", scorer_dir, "-o", out, *COMMON, "--json")
+    assert result.exit_code == 0, result.output
+    best = json.loads(result.stdout)["best"]
+    assert best[0]["fitness"] > -1.0  # the best candidate is music, not a penalised contradiction
