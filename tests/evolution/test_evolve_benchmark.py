@@ -1,0 +1,34 @@
+"""benchmarks/evolve.py runs end to end (bundled model, debug scorer, tiny settings)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+from musegen_cli.scoring.scorer import build_scorer, save_scorer
+
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "evolve.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("evolve_benchmark", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["evolve_benchmark"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_searcher_and_random_search_are_reported(tmp_path, capsys):
+    scorer = tmp_path / "scorer"
+    save_scorer(build_scorer("debug"), scorer, provenance={}, metrics={})
+    report = tmp_path / "evolve.json"
+    argv = ["--scorer", str(scorer), "--population", "2", "--generations", "2", "--repeats", "1", "--bars", "2",
+            "--json", str(report)]
+    assert _load().main(argv) == 0
+    runs = json.loads(report.read_text())["runs"]
+    assert set(runs) == {"ga", "cmaes", "snes", "random"}
+    assert runs["random"]["evaluations"] >= max(runs[n]["evaluations"] for n in ("ga", "cmaes", "snes"))
+    assert all(0.0 <= r["winners_valid"] <= 1.0 and len(r["best"]) >= 2 for r in runs.values())
+    assert "beats random" in capsys.readouterr().out
