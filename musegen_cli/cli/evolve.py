@@ -114,7 +114,10 @@ def evolve_command(
 
 def _settings(config_file: Path | None, flags: dict[str, Any]) -> dict[str, Any]:
     """Defaults, then the TOML file, then flags."""
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
 
     settings: dict[str, Any] = {"searcher": "ga", "fitness": "interactive", "population": 8, "generations": 5,
                                 "rate_every": 2, "penalty": 1.0, "bars": 16, "workers": 0, "bound": 3.0}
