@@ -29,6 +29,8 @@ from .sampling import SamplingConfig, stream
 FAMILY_NAME = "abc-transformer"
 #: Patches the model may spend on its own header before the plan takes over.
 HEADER_PATCHES = 12
+#: Tries at a bar that does not fit the meter before the last one stands (`SamplingConfig`).
+DEFAULT_BAR_RETRIES = 8
 
 
 class AbcModel:
@@ -106,6 +108,7 @@ class AbcModel:
             top_p=float(request.sampling.get("top_p", 1.0)),
             max_bars=request.max_bars,
             max_patches=room,
+            bar_retries=int(request.sampling.get("bar_retries", DEFAULT_BAR_RETRIES)),
         )
 
     def _planned_prompts(self, text: str, request: GenerateRequest, plan: header_plan.HeaderPlan,

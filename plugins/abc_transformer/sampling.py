@@ -20,7 +20,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from musegen_cli.notation.abc_patches import END, EOP, PAD, encode_prompt, ends_bar, patch_text
+from musegen_cli.notation.abc_patches import END, EOP, PAD, encode_prompt, ends_bar, patch_text, split_units, to_ascii
+from musegen_cli.notation.bar_check import BarCheck
 
 from .model import AbcTransformer
 
@@ -33,7 +34,9 @@ class SamplingConfig:
     ``max_patches``, ``max_chars`` and ``max_bars`` bound each row's new patches,
     characters and bars (patches ending with a bar line; in multi-voice music each
     voice's bars count). Limits are checked at patch ends, so ``max_chars`` may be
-    overshot by up to one patch.
+    overshot by up to one patch. ``bar_retries`` > 0 checks each finished bar against the
+    meter (`notation.bar_check`) and spells a bar that does not fit again, keeping the
+    last try when none fits.
     """
 
     temperature: float = 1.0
@@ -42,6 +45,7 @@ class SamplingConfig:
     max_patches: int | None = None
     max_chars: int | None = None
     max_bars: int | None = None
+    bar_retries: int = 0  # write a bar again (up to this many times) when it does not fit the meter
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.temperature) and self.temperature >= 0):
@@ -50,6 +54,8 @@ class SamplingConfig:
             raise ValueError(f"top_k must be >= 0, not {self.top_k}")
         if not 0 <= self.top_p <= 1:
             raise ValueError(f"top_p must be between 0 and 1, not {self.top_p}")
+        if self.bar_retries < 0:
+            raise ValueError(f"bar_retries must be >= 0, not {self.bar_retries}")
         for name in ("max_patches", "max_chars", "max_bars"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -205,11 +211,42 @@ def stream(model: AbcTransformer, prompts: Sequence[str], config: SamplingConfig
     lengths = torch.tensor([len(patches) for patches, _ in encoded], device=device)
     if int(lengths.max()) >= context:
         raise ValueError(f"a prompt fills {int(lengths.max())} patches; the model reads at most {context}")
-    return _run(model, encoded, lengths, config, generator, use_cache)
+    return _run(model, encoded, lengths, config, generator, use_cache, list(prompts))
+
+
+def _bar_check(prompt: str) -> BarCheck:
+    """A bar check that has read the prompt's complete units (an unfinished last unit is
+    completed by the first generated patch, which the check then reads whole)."""
+    check = BarCheck(strict=True)
+    units = split_units(to_ascii(prompt))
+    if units and not prompt.endswith("\n") and not ends_bar(units[-1]):
+        units = units[:-1]
+    for unit in units:
+        check.add(unit)
+    return check
+
+
+def _respell_misfits(steps: _CachedSteps | _RecomputeSteps, patch: Tensor, forced: Tensor, n_forced: Tensor,
+                     checks: list[BarCheck], config: SamplingConfig, generator: torch.Generator | None) -> Tensor:
+    """Spell again the rows whose new patch closes a bar that does not fit the meter; rows
+    that fit are copied through. After ``bar_retries`` tries the last one stands."""
+    for _ in range(config.bar_retries):
+        misfits = [i for i, check in enumerate(checks)
+                   if patch[i, 0] != END and not check.fits(patch_text(patch[i].tolist()))]
+        if not misfits:
+            break
+        again = patch.clone()
+        keep_n = torch.full_like(n_forced, patch.shape[1])
+        for i in misfits:
+            again[i] = forced[i]
+            keep_n[i] = n_forced[i]
+        patch = _spell_patch(steps, again, keep_n, config, generator)
+    return patch
 
 
 def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]], lengths: Tensor,
-         config: SamplingConfig, generator: torch.Generator | None, use_cache: bool) -> Iterator[PatchEvent]:
+         config: SamplingConfig, generator: torch.Generator | None, use_cache: bool,
+         prompt_texts: list[str]) -> Iterator[PatchEvent]:
     size, context = model.config.patch_size, model.config.max_patches
     device = lengths.device
     batch = torch.full((len(encoded), int(lengths.max()), size), PAD, device=device)
@@ -224,8 +261,11 @@ def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]]
     active = list(range(len(encoded)))
     prompt_patches = lengths.tolist()
     n_patches, n_chars, n_bars = [0] * len(encoded), [0] * len(encoded), [0] * len(encoded)
+    checks = [_bar_check(prompt_texts[row]) for row in range(len(encoded))] if config.bar_retries else None
     while True:
         patch = _spell_patch(steps, forced, n_forced, config, generator)
+        if checks is not None:
+            patch = _respell_misfits(steps, patch, forced, n_forced, [checks[row] for row in active], config, generator)
         keep = []
         for i, row in enumerate(active):
             ids = patch[i].tolist()
@@ -233,6 +273,8 @@ def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]]
                 yield PatchEvent(row, "", "end")
                 continue
             text = patch_text(ids)[int(n_forced[i]) :]
+            if checks is not None:
+                checks[row].add(patch_text(ids))
             n_patches[row] += 1
             n_chars[row] += len(text)
             n_bars[row] += ends_bar(text)

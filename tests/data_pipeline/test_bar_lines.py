@@ -3,7 +3,8 @@ from fractions import Fraction
 import pytest
 
 from musegen_cli.data.abc_clean import clean_abc_tune
-from musegen_cli.data.bar_lines import restore_line_end_bars, segment_length
+from musegen_cli.data.bar_lines import restore_line_end_bars
+from musegen_cli.notation.abc_durations import segment_length
 
 
 @pytest.mark.parametrize(

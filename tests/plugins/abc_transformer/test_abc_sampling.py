@@ -155,3 +155,27 @@ def test_tiny_model_overfits_one_tune():
     assert (result.text, result.finish) == (tune, "end")
     completion = generate(model, ["X:1\nT:Tiny\nM:2/4\nK:G\n|:GA B"], SamplingConfig(temperature=0))[0]
     assert completion.text == "c|d2 B2|cA FA|G4:|\n"
+
+
+def test_bar_retries_write_fewer_bars_that_do_not_fit_the_meter():
+    """With the bundled (trained) model: the same prompts and seed, with and without retries."""
+    from musegen_cli.contract import GenerateRequest
+    from musegen_cli.notation.abc_patches import split_units
+    from musegen_cli.notation.bar_check import BarCheck
+    from musegen_plugins.abc_transformer.family import bundled_models
+    from musegen_plugins.abc_transformer.inference import load
+
+    model = load(bundled_models()["default"])
+
+    def misfits(retries: int) -> int:
+        request = GenerateRequest(conditions={"emotion": "Q1"}, count=6, seed=11, max_bars=8,
+                                  sampling={"top_p": 0.95, "bar_retries": retries})
+        count = 0
+        for piece in model.generate(request):
+            check = BarCheck()
+            for unit in split_units(piece):
+                count += not check.fits(unit)
+                check.add(unit)
+        return count
+
+    assert misfits(6) < misfits(0)

@@ -1,0 +1,149 @@
+"""Checking bars while a tune is being written: does the bar just written fit the meter?
+
+`BarCheck` follows one tune unit by unit (header lines, then bars, as `abc_patches` cuts
+them; a unit longer than one patch arrives in pieces) and judges bars against the meter in
+force (`M:`, and `L:` or the default the header's meter implies; inline and body changes
+count). The rule is the analyzer's (`analysis.bars`): a bar fits when its length equals the
+meter's; a short bar also fits as the first bar of a voice (the pickup), or as a bar that
+opens a section (after `:|`, `||`, `|]`, `::`, or starting with `|:`), or as a bar that
+closes a section when it and the pickup before the section make up a full bar. Over-long
+bars never fit, and a bar is refused as soon as its notes overflow the meter, before its
+bar line. Music without a meter is given the benefit of the doubt, and so is a bar the
+duration reader does not understand, unless the check is `strict` (as the sampler's is: a
+model's bar that cannot be read is worth writing again).
+
+The sampler uses it to write a bar again when the model miscounted (`--bar-retries`).
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from musegen_cli.analysis.abc_header import meter_value
+from musegen_cli.notation.abc_durations import segment_length
+
+_FIELD = re.compile(r"^([A-Za-z]):(.*)$")
+_INLINE = re.compile(r"\[([MLV]):([^\]]*)\]")
+_ANY_INLINE = re.compile(r"\[[A-Za-z]:[^\]]*\]")
+_BAR_END = re.compile(r"(\[\||:*\|[\]|:]*|::)\s*$")
+_SECTION_END = re.compile(r"(:\||\|\||\|\]|::)\s*$")
+_BAR_START = re.compile(r"^\s*(\|:|::|\[\|)?\s*(\[?\d+(?:[,-]\d+)*)?")
+_BAR_TOKENS = re.compile(r"\[\||:*\|[\]|:]*|::")
+
+
+class BarCheck:
+    def __init__(self, strict: bool = False) -> None:
+        self.strict = strict
+        self.meter: str | None = None
+        self.unit: Fraction | None = None
+        self.voice = ""
+        self.voices_started: set[str] = set()
+        self.pickups: dict[str, Fraction] = {}  # voice -> the short bar that opened its section
+        self.section_open: set[str] = set()  # voices whose last bar closed a section
+        self.in_body = False
+        self.pending = ""  # the start of a unit longer than one patch
+
+    def fits(self, text: str) -> bool:
+        """Whether ``text`` (a field line, a bar with its closing bar line, or part of a bar)
+        may follow what was written so far."""
+        unit = self.pending + text
+        if not self.in_body or _FIELD.match(unit) or unit.lstrip().startswith("%"):
+            return True
+        expected = self._expected(unit)
+        body = self._music(unit)
+        length = segment_length(body) if body else None
+        if expected is None or body is None:
+            return True
+        if length is None:
+            return not self.strict
+        if length > expected:
+            return False  # over-long, or already overflowing before its bar line
+        if not _BAR_END.search(unit) or length == expected:
+            return True
+        voice = self._voice_after(unit)
+        if voice not in self.voices_started or voice in self.section_open or self._opens_section(unit):
+            return True  # a pickup
+        pickup = self.pickups.get(voice)
+        return bool(_SECTION_END.search(unit)) and pickup is not None and length + pickup == expected
+
+    def add(self, text: str) -> None:
+        """Take ``text`` as written (call after `fits`, whatever it said). Music that has no
+        closing bar line yet (a unit longer than a patch, or a bar running on to the next
+        line) waits for the rest."""
+        unit = self.pending + text
+        stripped = unit.strip()
+        complete_line = unit.endswith("\n") and (
+            _FIELD.match(stripped) or stripped.startswith("%") or not self._music(unit))
+        if not (complete_line or _BAR_END.search(unit)):
+            self.pending = unit
+            return
+        self.pending = ""
+        line = unit.strip()
+        field = _FIELD.match(line)
+        if line.startswith("%"):
+            return  # a comment or a condition line
+        if field:
+            self._field(field.group(1), field.group(2).strip())
+            if field.group(1) == "K" and not self.in_body:
+                self.in_body = True
+                if self.unit is None:  # the default unit length comes from the header's meter
+                    bar = meter_value(self.meter)
+                    self.unit = Fraction(1, 16) if bar is not None and bar < Fraction(3, 4) else Fraction(1, 8)
+            return
+        expected = self._expected(unit)
+        for name, value in _INLINE.findall(unit):
+            self._field(name, value.strip())
+        if not (self.in_body and _BAR_END.search(unit)):
+            return
+        body = self._music(unit)
+        closes = bool(_SECTION_END.search(unit))
+        if body:
+            length = segment_length(body)
+            short = length is not None and expected is not None and length < expected
+            opening = self.voice not in self.voices_started or self.voice in self.section_open or self._opens_section(unit)
+            if short and opening:
+                self.pickups[self.voice] = length
+            elif opening:
+                self.pickups.pop(self.voice, None)
+            self.voices_started.add(self.voice)
+        if closes or (not body and ("|:" in unit or "::" in unit)):
+            self.section_open.add(self.voice)
+        elif body:
+            self.section_open.discard(self.voice)
+
+    def _field(self, name: str, value: str) -> None:
+        if name == "M":
+            self.meter = value
+        elif name == "L":
+            self.unit = _fraction(value)
+        elif name == "V":
+            self.voice = value.split()[0] if value else ""
+
+    def _expected(self, unit: str) -> Fraction | None:
+        """The bar length (units of L) in force for ``unit``, its inline fields included."""
+        inline = {name: value.strip() for name, value in _INLINE.findall(unit)}
+        bar = meter_value(inline.get("M", self.meter))
+        length = _fraction(inline["L"]) if "L" in inline else self.unit
+        return None if bar is None else bar / (length or Fraction(1, 8))
+
+    def _voice_after(self, unit: str) -> str:
+        voices = [value.split()[0] for name, value in _INLINE.findall(unit) if name == "V" and value.split()]
+        return voices[-1] if voices else self.voice
+
+    @staticmethod
+    def _opens_section(unit: str) -> bool:
+        return _ANY_INLINE.sub("", unit).lstrip().startswith(("|:", "::"))
+
+    @staticmethod
+    def _music(unit: str) -> str | None:
+        """The notes of a bar unit: inline fields, bar lines and ending numbers removed."""
+        text = _ANY_INLINE.sub("", unit).strip()
+        text = _BAR_START.sub("", text, count=1)
+        text = _BAR_TOKENS.sub("", text).strip()
+        return text or None
+
+
+def _fraction(value: str) -> Fraction | None:
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
+    return Fraction(int(match.group(1)), int(match.group(2))) if match and int(match.group(2)) else None

@@ -1,0 +1,66 @@
+"""BarCheck: bars judged against the meter while a tune is written."""
+
+from __future__ import annotations
+
+from musegen_cli.notation.abc_patches import split_units
+from musegen_cli.notation.bar_check import BarCheck
+
+
+def verdicts(tune: str) -> list[tuple[str, bool]]:
+    check, out = BarCheck(), []
+    for unit in split_units(tune):
+        out.append((unit.strip(), check.fits(unit)))
+        check.add(unit)
+    return [(u, ok) for u, ok in out if "|" in u or "::" in u]
+
+
+def test_full_bars_fit_and_miscounted_ones_do_not():
+    tune = "X:1\nM:3/4\nL:1/8\nK:G\nA>A d>ed>B|c>de>f d>ed>e|G6|\n"
+    assert verdicts(tune) == [("A>A d>ed>B|", True), ("c>de>f d>ed>e|", False), ("G6|", True)]
+
+
+def test_pickups_and_the_section_ends_that_complete_them_may_be_short():
+    tune = "X:1\nM:4/4\nL:1/8\nK:D\nA|d2f2 a2f2|d2B2 A3:|\n|:f|d2f2 a2f2|d6 z:|\n"
+    assert all(ok for _, ok in verdicts(tune))
+    unpaired = "X:1\nM:4/4\nL:1/8\nK:D\nd2f2 a2f2|d2B2 A2:|\n"  # no pickup to complete
+    assert verdicts(unpaired)[-1] == ("d2B2 A2:|", False)
+    assert not any(ok for _, ok in verdicts("X:1\nM:4/4\nL:1/8\nK:D\nd2f2 a2f2|d2B2|d2f2 a2f2|\n")[1:2])
+
+
+def test_meter_and_length_follow_changes_and_defaults():
+    tune = "X:1\nM:2/4\nK:C\nc4 d4|[M:3/4]c6|\nM:6/8\nL:1/8\nc3 d3|\n"  # L defaults to 1/16 below 3/4
+    assert verdicts(tune) == [("c4 d4|", True), ("[M:3/4]c6|", False), ("c3 d3|", True)]
+    assert verdicts("X:1\nM:3/4\nL:1/4\nK:C\nC D E F|\n") == [("C D E F|", False)]
+
+
+def test_voices_each_get_a_pickup_and_free_meter_or_unknown_syntax_pass():
+    tune = "X:1\nM:3/4\nL:1/4\nV:1\nV:2\nK:C\n[V:1]c|[V:2]C|[V:1]c d e|[V:2]C D|\n"
+    assert verdicts(tune) == [("[V:1]c|", True), ("[V:2]C|", True), ("[V:1]c d e|", True), ("[V:2]C D|", False)]
+    assert all(ok for _, ok in verdicts("X:1\nM:none\nK:C\nabcdefg|\n"))
+    assert all(ok for _, ok in verdicts("X:1\nM:4/4\nK:C\nab &cd|\n"))
+
+
+def test_a_bar_split_across_patches_is_judged_whole():
+    check = BarCheck()
+    for unit in ("M:4/4\n", "L:1/8\n", "K:C\n"):
+        check.add(unit)
+    assert check.fits("cdef gabc")  # no bar line yet: nothing to judge
+    check.add("cdef gabc")
+    assert not check.fits("d|")  # nine eighths in all
+    assert check.fits("|")
+    check.add("|")
+    assert check.fits("c8|") and not check.fits("c4|")
+
+
+def test_comment_and_condition_lines_are_read_past():
+    tune = "X:1\n%emotion Q2\n%%score 1\nM:2/4\nL:1/8\nK:Dm\nd2 f2|a4 a2|\n"
+    assert verdicts(tune) == [("d2 f2|", True), ("a4 a2|", False)]
+
+
+def test_a_strict_check_refuses_bars_it_cannot_read():
+    tune = "X:1\nM:4/4\nL:1/8\nK:C\n(ec'2 b2g2)2|c8|\n"
+    assert verdicts(tune)[0] == ("(ec'2 b2g2)2|", True)
+    check = BarCheck(strict=True)
+    for unit in ("M:4/4\n", "L:1/8\n", "K:C\n"):
+        check.add(unit)
+    assert not check.fits("(ec'2 b2g2)2|") and check.fits("G2`g2``e4|")
