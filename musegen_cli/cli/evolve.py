@@ -19,12 +19,13 @@ from musegen_cli.cli.options import DeviceOption, JsonFlag, SeedOption, choose_s
 from musegen_cli.cli.output import console, emit_json, print_table
 from musegen_cli.errors import UserError
 
-FITNESS_MODES = ("interactive", "dynamic", "listener", "target", "text")
+FITNESS_MODES = ("interactive", "dynamic", "listener", "target", "text", "audio")
 SEARCHERS = ("ga", "cmaes", "snes", "random")  # evolution.search.SEARCHERS, without importing evotorch
 DEFAULT_LISTENER = "a lively folk dance tune in a major key, happy and excited"
 #: Settings a --config TOML file may hold (flags given on the command line win).
 TOML_KEYS = ("searcher", "population", "generations", "stdev", "tournament", "crossover_rate", "eta",
-             "mutation_probability", "elitist", "workers", "fitness", "rate_every", "penalty", "bars", "bound")
+             "mutation_probability", "elitist", "workers", "fitness", "rate_every", "penalty", "bars", "bound",
+             "duration")
 
 EPILOG = """Examples:
 
@@ -40,6 +41,8 @@ EPILOG = """Examples:
 
   printf '4\\n2\\ns\\n5\\n' | musegen evolve --population 2 --generations 2 -o runs/scripted
 
+  musegen evolve -m musicgen-small --genome embedding --text "calm lofi piano" --fitness audio --target 90 -o runs/evo-audio
+
 Keys while rating: 1-5 rate, r replay, s skip, f favourite, u undo, q save and quit. Without a terminal the keys are read one per line from stdin, or from --ratings FILE. Ray evaluates fitness in parallel with --workers N (not with a person rating)."""
 
 
@@ -53,6 +56,10 @@ def evolve_command(
     directions: Annotated[
         list[Path], typer.Option("--directions", help="Evolve strengths of these steering directions (repeat).")
     ] = [],  # noqa: B006 - Typer needs a literal default
+    genome: Annotated[
+        Optional[str], typer.Option("--genome", help="embedding: search the text encoder's token embeddings of --text "
+                                    "(audio families; score with --fitness audio).")
+    ] = None,
     choose: Annotated[
         str, typer.Option("--choose", help="Without --directions: conditions to choose values of.")
     ] = "emotion,register",
@@ -60,7 +67,8 @@ def evolve_command(
         list[str], typer.Option("--condition", "-c", help="Fixed condition NAME=VALUE (repeatable).")
     ] = [],  # noqa: B006
     fitness: Annotated[Optional[str], typer.Option("--fitness", help=f"{', '.join(FITNESS_MODES)}.")] = None,
-    target: Annotated[Optional[str], typer.Option("--target", help="Target piece, folder, corpus:NAME or features.")] = None,
+    target: Annotated[Optional[str], typer.Option("--target", help="Target piece, folder, corpus:NAME or features "
+                                                  "(--fitness audio: a tempo in BPM).")] = None,
     text: Annotated[Optional[str], typer.Option("--text", help="Description to evolve towards.")] = None,
     listener: Annotated[
         Optional[str], typer.Option("--listener", help="The synthetic listener's taste, as a description.")
@@ -91,7 +99,7 @@ def evolve_command(
         settings = session.state().settings  # a resumed run replays exactly the settings it started with
     else:
         settings = _settings(config_file, {k: v for k, v in flags.items() if v is not None})
-        settings.update(model=model, directions=[str(d) for d in directions], choose=choose,
+        settings.update(model=model, directions=[str(d) for d in directions], choose=choose, genome=genome,
                         conditions=parse_assignments(condition), target=target, text=text,
                         listener=listener, seed=choose_seed(seed))
     run = _Run(settings, output, scorer_path, prepare_device(device), ratings, no_audio)
@@ -120,7 +128,8 @@ def _settings(config_file: Path | None, flags: dict[str, Any]) -> dict[str, Any]
         import tomli as tomllib
 
     settings: dict[str, Any] = {"searcher": "ga", "fitness": "interactive", "population": 8, "generations": 5,
-                                "rate_every": 2, "penalty": 1.0, "bars": 16, "workers": 0, "bound": 3.0}
+                                "rate_every": 2, "penalty": 1.0, "bars": 16, "workers": 0, "bound": 3.0,
+                                "duration": 8.0}
     if config_file is not None:
         try:
             loaded = tomllib.loads(config_file.read_text(encoding="utf-8"))
@@ -154,15 +163,24 @@ class _Run:
                             "use them with the target, text or listener fitness")
         registry = get_registry()
         capability = Capability.LAYERS if settings["directions"] else Capability.CONDITIONS
+        if settings.get("genome") == "embedding":
+            capability = Capability.CONDITIONING_VECTOR
+        elif settings.get("genome") is not None:
+            raise UserError(f"unknown genome {settings['genome']!r}; the one to name is embedding "
+                            "(--directions and --choose pick the others)")
         if not registry.with_capability(capability):
             registry.require("evolve", capability=capability)  # the plain "no family supports evolve" error
         self.info = resolve_model(settings["model"], registry)
         self.family = registry.require("evolve", self.info.family, capability=capability)
         self.model = self.family.sampler.load(self.info.path, device)
+        self.audio = getattr(self.model, "output_kind", "abc") == "audio"
+        if self.audio and settings["fitness"] != "audio":
+            raise UserError("audio candidates are scored with --fitness audio (artifact penalty, --target tempo); "
+                            "the other fitness modes score symbolic music")
         self.genome = self._genome()
         from musegen_cli.scoring.scorer import load_scorer
 
-        self.scorer = load_scorer(scorer_path)
+        self.scorer = None if self.audio else load_scorer(scorer_path)  # audio is measured, not embedded
         self.rater: Any = None
         self.session: Any = None
 
@@ -170,6 +188,11 @@ class _Run:
         from musegen_cli.evolution.genomes import ConditionGenome, DirectionGenome
 
         fixed = dict(self.settings.get("conditions") or {})
+        if self.settings.get("genome") == "embedding":
+            from musegen_cli.evolution.genomes import EmbeddingGenome
+
+            base = self.family.conditioning_vector.initial(self.model, self.settings.get("text") or "")
+            return EmbeddingGenome(base, bound=float(self.settings.get("bound", 3.0)), conditions=fixed)
         if self.settings["directions"]:
             from musegen_cli.model_dir import weights_hash
             from musegen_cli.steering import directions as dirs
@@ -207,6 +230,8 @@ class _Run:
         from musegen_cli.scoring.reference import reference_from_spec
 
         mode, s = self.settings["fitness"], self.settings
+        if mode == "audio" or self.audio:
+            return _AudioFitness(_tempo(s.get("target")))
         point = None
         if mode == "target":
             if not s.get("target"):
@@ -233,6 +258,8 @@ class _Run:
         request = GenerateRequest(conditions=controls.conditions, count=1, seed=seed, max_bars=int(self.settings["bars"]),
                                   sampling={"temperature": 1.0, "top_p": 0.95})
         context = contextlib.nullcontext()
+        if controls.embedding is not None or self.audio:
+            return self._generate_audio(controls, request)
         if controls.steering:
             layers = sorted({name for spec in controls.steering for name in spec.vectors()})
             context = self.family.layers.steer(self.model, steering_callback(controls.steering, seed), layers)
@@ -241,6 +268,19 @@ class _Run:
                 return self.model.generate(request)[0]
             except UserError as exc:  # e.g. chosen conditions that contradict each other
                 return f"% not generated: {exc}\n"  # a candidate that is not music: it gets the penalty
+
+    def _generate_audio(self, controls: Any, request: Any) -> str:
+        """Audio candidates are WAV files under OUTPUT/audio; the candidate's piece is the path."""
+        from dataclasses import replace
+
+        from musegen_cli.files import atomic_write
+
+        request = replace(request, sampling={**request.sampling, "duration": float(self.settings.get("duration", 8.0))})
+        if controls.embedding is not None:
+            data = self.family.conditioning_vector.generate(self.model, controls.embedding, request)[0]
+        else:
+            data = self.model.generate(request)[0]
+        return str(atomic_write(self.output / "audio" / f"candidate-{request.seed}.wav", data))
 
     def search(self) -> Any:
         import torch
@@ -290,6 +330,9 @@ class _Run:
         for name, genome in chosen:
             values = torch.tensor(genome)
             abc = self.generate(self.genome.decode(values), candidate_seed(int(self.settings["seed"]), values))
+            if self.audio:  # the piece is a WAV file's path
+                files.append(str(atomic_write(self.output / f"{name}.wav", Path(abc).read_bytes())))
+                continue
             written, _problems = write_piece(abc, self.output / name, ["abc", "midi"])
             files += [str(p) for p in written]
         summary = {
@@ -314,3 +357,28 @@ class _Run:
                           f"{s.best_so_far:.3f}")
         return table
 
+
+def _tempo(target: str | None) -> float | None:
+    if target is None:
+        return None
+    try:
+        return float(target)
+    except ValueError:
+        raise UserError(f"--fitness audio takes --target as a tempo in BPM, not {target!r}") from None
+
+
+class _AudioFitness:
+    """Scores audio candidates (their piece is a WAV path) with `analysis.audio.quality`:
+    1 minus the artifact penalty, minus the distance from the target tempo in octaves.
+    The symbolic fitness modes (listener, target, text) do not hear audio yet."""
+
+    def __init__(self, target_bpm: float | None) -> None:
+        self.target_bpm = target_bpm
+
+    def score(self, candidates: Any) -> list[float]:
+        from musegen_cli.analysis.audio import quality
+        from musegen_cli.analysis.wav import read_wav
+
+        for candidate in candidates:
+            candidate.fitness = quality(*read_wav(Path(candidate.abc)), target_bpm=self.target_bpm)
+        return [candidate.fitness for candidate in candidates]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from dataclasses import replace
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -23,6 +24,7 @@ from musegen_cli.registry import ModelFamily
 
 if TYPE_CHECKING:
     from musegen_cli.analysis.features import PieceFeatures
+    from musegen_cli.contract import GenerateRequest
     from musegen_cli.generation import GeneratedPiece
 
 #: Conditions with a flag of their own; any other a family accepts goes through --condition.
@@ -91,6 +93,7 @@ EPILOG = (
     "  musegen generate --emotion Q3 -n 8 -o out/ --format abc,midi,wav --seed 7\n\n"
     "  musegen generate --period Romantic --composer Chopin --instrumentation Keyboard\n\n"
     "  musegen generate --prime start.abc --bars 16\n\n"
+    "  musegen generate -m runs/muser --from A.mid --take pitch,velocity --of B.mid -o out/ --format midi\n\n"
     "  musegen generate --direction directions/mode,strength=1.5 --direction directions/register,strength=-0.5\n\n"
     "--direction takes a folder from `musegen steer fit` and optional settings: strength (signed), label "
     "(multiclass concepts), layers (all, top-k, exp), top_k, base, decay, schedule (constant, exp-decay, "
@@ -109,6 +112,64 @@ def steering(family: ModelFamily, loaded: object, model_path: Path, specs: list[
     return steering_context(family, loaded, model_path, specs, seed)
 
 
+def transfer_spec(source: Path | None, take: str | None, donor: Path | None) -> tuple[Path, list[str], Path] | None:
+    """`--from A --take pitch,velocity --of B` as (A, elements, B); None when not asked for."""
+    given = [value is not None for value in (source, take, donor)]
+    if not any(given):
+        return None
+    if not all(given):
+        raise UserError("element transfer needs all of --from PIECE, --take ELEMENTS and --of PIECE")
+    elements = [name.strip() for name in str(take).split(",") if name.strip()]
+    if not elements:
+        raise UserError("--take needs at least one element, e.g. --take pitch,velocity")
+    return source, elements, donor  # type: ignore[return-value]
+
+
+def transfer_pieces(family: ModelFamily, loaded: object, request: GenerateRequest,
+                    spec: tuple[Path, list[str], Path]) -> list[GeneratedPiece]:
+    """Pieces from a model's optional `transfer(source, donor, take, request)`: `source`
+    with the `take` elements of `donor`, checked like generated ones."""
+    from musegen_cli.generation import GeneratedPiece, check
+
+    transfer = getattr(loaded, "transfer", None)
+    if transfer is None:
+        raise UserError(f"the {family.name} family cannot transfer elements between pieces; "
+                        "leave out --from/--take/--of (the muser family can)")
+    source, take, donor = spec
+    return [GeneratedPiece(text, check(text), 1) for text in transfer(source, donor, take, request)]
+
+
+def write_audio(loaded: Any, request: GenerateRequest, output: Path | None, formats: str | None, model: str,
+                json_output: bool) -> None:
+    """A model whose `output_kind` is "audio" returns WAV bytes: write them to -o DIR as
+    piece-NNN.wav and show what the offline audio measurements find in each."""
+    from musegen_cli.analysis.audio import measure
+    from musegen_cli.analysis.wav import read_wav
+    from musegen_cli.files import atomic_write
+
+    if formats is not None and [f.strip().lower() for f in formats.split(",") if f.strip()] != ["wav"]:
+        raise UserError(f"this model writes audio: --format {formats} is not possible, only wav")
+    if output is None:
+        raise UserError("this model writes audio: give -o DIR for its WAV files")
+    measured = []
+    for index, data in enumerate(loaded.generate(request), start=1):
+        path = atomic_write(output / f"piece-{index:03d}.wav", data)
+        measured.append({"file": str(path), **measure(*read_wav(data))})
+    if json_output:
+        emit_json({"model": model, "seed": request.seed, "conditions": dict(request.conditions), "pieces": measured,
+                   "files": [m["file"] for m in measured]})
+        return
+    from rich.table import Table
+
+    table = Table("#", "seconds", "artifacts", "tempo", "notes", title=f"seed {request.seed}")
+    for index, m in enumerate(measured, start=1):
+        tempo = m["tempo_bpm"]
+        table.add_row(str(index), f"{m['duration']:.2f}", f"{m['artifacts']['penalty']:.3f}",
+                      "-" if tempo is None else f"{tempo:.0f}", str(m["notes"]))
+    console.print(table)
+    console.print(f"Wrote {len(measured)} file(s) to {output}.")
+
+
 def register(app: typer.Typer) -> None:
     app.command("generate", epilog=EPILOG)(generate_command)
 
@@ -119,6 +180,11 @@ def generate_command(
     period: Annotated[Optional[str], typer.Option("--period", help="Period, e.g. Romantic.")] = None,
     composer: Annotated[Optional[str], typer.Option("--composer", help="Composer, e.g. Chopin.")] = None,
     instrumentation: Annotated[Optional[str], typer.Option("--instrumentation", help="e.g. Keyboard.")] = None,
+    text: Annotated[Optional[str], typer.Option("--text", help="Describe the music (text-prompted families: musicgen).")] = None,
+    duration: Annotated[Optional[float], typer.Option("--duration", min=0.0, help="Audio families: seconds per piece.")] = None,
+    guidance_scale: Annotated[
+        Optional[float], typer.Option("--guidance-scale", min=0.0, help="Audio families: classifier-free guidance.")
+    ] = None,
     condition: Annotated[
         list[str], typer.Option("--condition", "-c", help="Other condition NAME=VALUE (repeatable).")
     ] = [],  # noqa: B006 - Typer needs a literal default
@@ -130,8 +196,13 @@ def generate_command(
     top_p: Annotated[float, typer.Option("--top-p", min=0.0, max=1.0)] = 0.95,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Folder for the pieces.")] = None,
     formats: Annotated[
-        str, typer.Option("--format", "-f", help="With -o: any of abc,musicxml,midi,wav,svg (comma-separated).")
-    ] = "abc",
+        Optional[str], typer.Option("--format", "-f", help="With -o: any of abc,musicxml,midi,wav,svg (comma-separated; "
+                                    "audio families write wav only).")
+    ] = None,
+    bar_retries: Annotated[
+        int, typer.Option("--bar-retries", min=0, help="Write a bar again up to N times when it does not fit "
+                          "the meter (0: off).")
+    ] = 8,
     retry_invalid: Annotated[
         int, typer.Option("--retry-invalid", min=0, help="Resample a piece that fails its checks up to N times.")
     ] = 0,
@@ -141,6 +212,15 @@ def generate_command(
     precision: Annotated[
         str, typer.Option("--precision", help="Weights to sample with: fp32, bf16, or int8 (CPU; about 2x faster).")
     ] = "fp32",
+    transfer_from: Annotated[
+        Optional[Path], typer.Option("--from", help="Element transfer: the piece to change (with --take, --of).")
+    ] = None,
+    take: Annotated[
+        Optional[str], typer.Option("--take", help="Element transfer: elements to take, e.g. pitch,velocity.")
+    ] = None,
+    transfer_of: Annotated[
+        Optional[Path], typer.Option("--of", help="Element transfer: the piece to take the elements from.")
+    ] = None,
     seed: SeedOption = None,
     device: DeviceOption = None,
     json_output: JsonFlag = False,
@@ -166,7 +246,8 @@ def generate_command(
         registry.require("generate")  # raises the plain "no family supports generate" error
     info = resolve_model(config.get("model", model), registry)
     family = registry.require("generate", info.family)
-    named = {"emotion": emotion, "period": period, "composer": composer, "instrumentation": instrumentation}
+    named = {"emotion": emotion, "period": period, "composer": composer, "instrumentation": instrumentation,
+             "text": text}
     given = {k: v for k, v in named.items() if v is not None}
     given.update({k: str(v) for k, v in parse_assignments(condition).items()})
     seed = choose_seed(seed)
@@ -182,15 +263,27 @@ def generate_command(
         seed=seed,
         prime=read_bytes(prime).decode("utf-8", errors="replace") if prime else None,
         max_bars=bars,
-        sampling={"temperature": temperature, "top_k": top_k, "top_p": top_p},
+        sampling={"temperature": temperature, "top_k": top_k, "top_p": top_p, "bar_retries": bar_retries},
     )
-    wanted = parse_formats(formats)
+    if getattr(loaded, "output_kind", "abc") == "audio":
+        extra = {"duration": duration, "guidance_scale": guidance_scale}
+        request = replace(request, sampling={**request.sampling, **{k: v for k, v in extra.items() if v is not None}})
+        with steering(family, loaded, info.path, direction, seed):
+            write_audio(loaded, request, output, formats, info.name, json_output)
+        return
+    if duration is not None or guidance_scale is not None:
+        raise UserError("--duration and --guidance-scale are for audio families (musicgen); leave them out")
+    wanted = parse_formats(formats or "abc")
     if output is None and wanted != ["abc"]:
         raise UserError("--format other than abc needs -o DIR")
     live = count == 1 and output is None and not json_output and retry_invalid == 0
     live = live and sys.stdout.isatty() and can_stream(loaded)
+    transfer = transfer_spec(transfer_from, take, transfer_of)
+    live = live and transfer is None
     with steering(family, loaded, info.path, direction, seed):
-        if live:
+        if transfer is not None:
+            pieces = transfer_pieces(family, loaded, request, transfer)
+        elif live:
             pieces = [generate_streaming(loaded, request, lambda text: (sys.stdout.write(text), sys.stdout.flush()))]
             sys.stdout.write("\n")
         else:

@@ -78,7 +78,8 @@ def register(app: typer.Typer) -> None:
             registry.require("steer")  # raises the plain "no family supports steer" error
         info = resolve_model(model, registry)
         family = registry.require("steer", info.family)
-        concept_data = _concept(concept, folder, csv_path, data, pieces, seed)
+        reads = getattr(family.layers, "reads", "abc")  # "audio": the family's layers read WAV files
+        concept_data = _concept(concept, folder, csv_path, data, pieces, seed, reads)
         loaded = family.sampler.load(info.path, prepare_device(device))
         console.print(f"{concept_data.name}: {len(concept_data.pieces)} pieces ({', '.join(concept_data.labels)}); "
                       f"capturing {len(family.layers.names(loaded))} layers of {info.name}")
@@ -120,9 +121,14 @@ def register(app: typer.Typer) -> None:
         console.print(f"Plot: {target}")
 
 
-def _concept(concept: str | None, folders: list[str], csv_path: Path | None, data: str, count: int, seed: int):
+def _concept(concept: str | None, folders: list[str], csv_path: Path | None, data: str, count: int, seed: int,
+             inputs: str = "abc"):
+    """The concept's pieces: ABC texts, or WAV paths when the family's layers read audio."""
     from musegen_cli.steering import concepts
 
+    if concept is not None and inputs == "audio":
+        raise UserError("built-in concepts label ABC pieces; for an audio model give WAV folders "
+                        "(--folder LABEL=FOLDER) or a CSV of WAV files (--csv)")
     if concept is not None:
         if concept not in BUILT_IN:
             raise UserError(f"unknown concept {concept!r}; built-in concepts: {', '.join(BUILT_IN)} "
@@ -133,7 +139,7 @@ def _concept(concept: str | None, folders: list[str], csv_path: Path | None, dat
         records = read_split(dataset_folder(data), "train")
         return concepts.built_in(concept, records, count, seed)
     if csv_path is not None:
-        return concepts.from_csv(csv_path)
+        return concepts.from_csv(csv_path, inputs)
     mapping: dict[str, Path] = {}
     for item in folders:
         label, sep, path = item.partition("=")
@@ -142,7 +148,7 @@ def _concept(concept: str | None, folders: list[str], csv_path: Path | None, dat
         if not Path(path).is_dir():
             raise UserError(f"no such folder: {path}")
         mapping[label] = Path(path)
-    return concepts.from_folders(mapping, count, seed)
+    return concepts.from_folders(mapping, count, seed, inputs)
 
 
 def _score_name(task: str) -> str:

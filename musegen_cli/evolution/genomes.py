@@ -6,6 +6,9 @@
 - `ConditionGenome`: a choice among condition values (emotion Q1-Q4, mode, tempo, ...): one
   gene per value, and the highest gene of each condition picks its value. Needs the
   family's conditions.
+- `EmbeddingGenome`: an offset to a prompt's token embeddings in the text encoder (as
+  EvoMusic does with MusicGen), in units of `step` times the embeddings' RMS. Needs the
+  family's conditioning-vector capability.
 
 Every candidate is generated with a seed of its own, derived from the session seed and its
 genome (`candidate_seed`): the same genome always gives the same piece, in this process or
@@ -32,10 +35,13 @@ class Controls:
 
     conditions: dict[str, str]
     steering: list[SteeringSpec]
+    embedding: torch.Tensor | None = None  # a point for the conditioning vector, when searched
 
     def describe(self) -> str:
         parts = [f"{name}={value}" for name, value in self.conditions.items()]
         parts += [f"{spec.directions.concept}{spec.strength:+.2f}" for spec in self.steering]
+        if self.embedding is not None:
+            parts.append(f"embedding (norm {float(self.embedding.norm()):.2f})")
         return ", ".join(parts) or "(no controls)"
 
 
@@ -92,6 +98,39 @@ class ConditionGenome:
 
     def names(self) -> list[str]:
         return [f"{name}={value}" for name, values in self.choices.items() for value in values]
+
+
+class EmbeddingGenome:
+    """Offsets to a prompt's token embeddings [tokens, hidden], each gene within [-bound, bound];
+    the point decoded is base + step * RMS(base) * genes."""
+
+    def __init__(self, base: torch.Tensor, bound: float = 3.0, step: float = 0.1,
+                 conditions: Mapping[str, str] | None = None) -> None:
+        if base.ndim != 2 or base.numel() == 0:
+            raise UserError("the embedding genome needs a prompt with at least one token")
+        self.base, self.bound = base.float(), bound
+        self.unit = step * float(self.base.pow(2).mean().sqrt().clamp_min(1e-6))
+        self.conditions = dict(conditions or {})
+
+    @property
+    def length(self) -> int:
+        return self.base.numel()
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return -self.bound, self.bound
+
+    def decode(self, genome: torch.Tensor) -> Controls:
+        offset = genome.float().clamp(-self.bound, self.bound).view_as(self.base) * self.unit
+        return Controls(dict(self.conditions), [], embedding=self.base + offset)
+
+    def encode(self, point: torch.Tensor) -> torch.Tensor:
+        """The genome of a point (the inverse of `decode` inside the bounds)."""
+        return ((point.float() - self.base) / self.unit).flatten()
+
+    def names(self) -> list[str]:
+        tokens, hidden = self.base.shape
+        return [f"token{t}.{h}" for t in range(tokens) for h in range(hidden)]
 
 
 def candidate_seed(session_seed: int, genome: torch.Tensor) -> int:

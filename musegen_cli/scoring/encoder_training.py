@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from musegen_cli.errors import UserError
+from musegen_cli.training_state import STATE_JSON, load_optimizer, read_state, save_state
 from musegen_cli.files import atomic_write
 from musegen_cli.model_dir import load_weights, write_model_dir
 from musegen_cli.scoring import descriptions
@@ -57,7 +58,6 @@ from musegen_cli.scoring.scorer import (
 
 STAGES = ("pretrain", "align")
 LAST, BEST = "last", "best"
-STATE_JSON, STATE_TENSORS = "training_state.json", "training_state.safetensors"
 Progress = Callable[[Mapping[str, Any]], None]
 
 
@@ -340,38 +340,6 @@ def _labelled(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 # ----- checkpoints --------------------------------------------------------------------------
 
 
-def _save_state(folder: Path, optimizer: torch.optim.Optimizer, info: Mapping[str, Any]) -> None:
-    """Optimizer moments and torch's RNG as safetensors, everything else as JSON."""
-    from safetensors.torch import save
-
-    state = optimizer.state_dict()
-    tensors = {f"optimizer.{index}.{key}": value.detach().cpu().contiguous()
-               for index, slots in state["state"].items() for key, value in slots.items()}
-    tensors["rng.torch"] = torch.get_rng_state()
-    atomic_write(folder / STATE_TENSORS, save(tensors))
-    payload = {**info, "param_groups": state["param_groups"]}
-    atomic_write(folder / STATE_JSON, json.dumps(payload, indent=2, sort_keys=True) + "\n")
-
-
-def _read_state(folder: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    from safetensors.torch import load_file
-
-    if not (folder / STATE_JSON).is_file() or not (folder / STATE_TENSORS).is_file():
-        raise UserError(f"--resume: {folder} holds no training state ({STATE_JSON}); train without --resume")
-    return json.loads((folder / STATE_JSON).read_text(encoding="utf-8")), load_file(folder / STATE_TENSORS)
-
-
-def _load_optimizer(optimizer: torch.optim.Optimizer, info: Mapping[str, Any],
-                    tensors: Mapping[str, torch.Tensor]) -> None:
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for name, value in tensors.items():
-        if name.startswith("optimizer."):
-            _, index, key = name.split(".", 2)
-            state.setdefault(int(index), {})[key] = value
-    groups = [{**g, "betas": tuple(g["betas"])} for g in info["param_groups"]]
-    optimizer.load_state_dict({"state": state, "param_groups": groups})
-
-
 def _optimizer(net: ScorerNet, stage: str, options: Options) -> torch.optim.AdamW:
     """AdamW over what a stage trains: the music encoder (with its reconstruction head) in
     pre-training; both encoders and the temperature in alignment. Matrices decay, the rest not."""
@@ -398,7 +366,7 @@ def train(data: str | Path, output: Path, preset: str, seed: int, options: Mappi
     saved: dict[str, Any] | None = None
     saved_tensors: dict[str, torch.Tensor] = {}
     if resume:
-        saved, saved_tensors = _read_state(last_dir)
+        saved, saved_tensors = read_state(last_dir)
         preset, seed, config = saved["preset"], saved["seed"], saved["config"]
         opts = Options.from_mapping(options, Options.from_mapping(saved["options"]))
     else:
@@ -504,7 +472,7 @@ def _run_stage(stage: str, net: ScorerNet, config: Mapping[str, Any], corpus: Co
     offset = steps["pretrain"] if stage == "align" else 0
     optimizer = _optimizer(net, stage, opts)
     if saved is not None:
-        _load_optimizer(optimizer, saved, saved_tensors)
+        load_optimizer(optimizer, saved, saved_tensors)
     step = int(state["step"])
     deadline = None
     if opts.max_minutes is not None:
@@ -525,7 +493,7 @@ def _run_stage(stage: str, net: ScorerNet, config: Mapping[str, Any], corpus: Co
         if is_best:
             write_model_dir(out / BEST, family=FAMILY, config=config, state_dict=net.state_dict(),
                             provenance=record, metrics=figures)
-        _save_state(out / LAST, optimizer, info)
+        save_state(out / LAST, optimizer, info)
 
     while not stop:
         lr = learning_rate(step, stage_steps, opts)

@@ -13,6 +13,9 @@ Built in, labelled by the analyzer on a dataset's training pieces (`musegen data
 Or the user's: folders of music, one per class (`--folders minor=sad/ major=happy/`), or a
 CSV of `piece,value` rows (a path to a music file and a number) for a regression concept.
 Classes are balanced by taking at most the same number of pieces from each.
+
+A family whose layers read audio (`inputs="audio"`, e.g. musicgen) gets WAV file paths as
+its pieces instead of ABC text: folders of `.wav` files, or CSV rows naming them.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class ConceptData:
     name: str
     task: str  # "classification" or "regression"
     labels: list[str]  # class names in index order; for regression, the value's name
-    pieces: list[str]  # ABC texts
+    pieces: list[str]  # ABC texts, or WAV file paths for a family whose layers read audio
     targets: list[float]  # class index or value per piece
 
     def __post_init__(self) -> None:
@@ -126,7 +129,11 @@ def _density(records: Sequence[Mapping[str, Any]], count: int, rng: random.Rando
     return ConceptData("density", "regression", ["notes per second"], pieces, targets)
 
 
-def from_folders(folders: Mapping[str, Path], count: int, seed: int) -> ConceptData:
+def _wav_files(folder: Path) -> list[str]:
+    return [str(path) for path in sorted(folder.rglob("*")) if path.suffix.lower() == ".wav" and path.is_file()]
+
+
+def from_folders(folders: Mapping[str, Path], count: int, seed: int, inputs: str = "abc") -> ConceptData:
     """A classification concept from folders of music, one per class (label -> folder)."""
     from musegen_cli.scoring.inputs import collect_sources, read_pieces
 
@@ -134,13 +141,16 @@ def from_folders(folders: Mapping[str, Path], count: int, seed: int) -> ConceptD
         raise UserError("a concept from folders needs at least two classes (LABEL=FOLDER, twice or more)")
     pairs = []
     for label, folder in folders.items():
-        texts = [piece.abc() for piece in read_pieces(collect_sources([str(folder)]))]
+        if inputs == "audio":
+            texts = _wav_files(folder)
+        else:
+            texts = [piece.abc() for piece in read_pieces(collect_sources([str(folder)]))]
         pairs += [(abc, label) for abc in texts if abc]
     name = "-".join(folders)
     return _balanced(name, pairs, count, random.Random(seed), list(folders), None)
 
 
-def from_csv(path: Path) -> ConceptData:
+def from_csv(path: Path, inputs: str = "abc") -> ConceptData:
     """A regression concept from `piece,value` rows (a header row is skipped)."""
     from musegen_cli.scoring.inputs import read_pieces
 
@@ -161,7 +171,7 @@ def from_csv(path: Path) -> ConceptData:
         piece = Path(row[0]) if Path(row[0]).is_absolute() else path.parent / row[0]
         if not piece.is_file():
             raise UserError(f"{path}:{number}: no such file {piece}")
-        texts = [p.abc() for p in read_pieces([str(piece)])]
+        texts = [str(piece)] if inputs == "audio" else [p.abc() for p in read_pieces([str(piece)])]
         for abc in texts:
             if abc:
                 pieces.append(abc)

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from musegen_cli.notation.abc_patches import PAD, encode
+from musegen_cli.steering.injection import choose_layers
 
 from . import conditions as cond
 from .inference import AbcModel
@@ -44,13 +45,7 @@ def _blocks(model: AbcModel) -> dict[str, nn.Module]:
 
 
 def _check(model: AbcModel, layers: Sequence[str] | None) -> list[str]:
-    names = layer_names(model)
-    if layers is None:
-        return names
-    unknown = [name for name in layers if name not in names]
-    if unknown:
-        raise ValueError(f"unknown layer {unknown[0]!r}; this model has {', '.join(names)}")
-    return list(layers)
+    return choose_layers(layer_names(model), layers)
 
 
 def capture(model: AbcModel, pieces: Sequence[str], conditions: Sequence[Mapping[str, str]] | None = None,

@@ -1,0 +1,159 @@
+"""Labelled compound-word pieces for training: from a dataset folder (the corpus rendered to
+MIDI) or from a folder of the user's MIDI files.
+
+A dataset folder (``musegen data build``, or anything ``musegen_cli.data.resolve`` builds one
+from) keeps its splits and analyzer labels; each record's ABC is rendered to MIDI by the
+notation code, so corpus pieces and user MIDI meet the tokenizer the same way. A folder of
+``.mid`` files is read as MIDI directly (velocities and timing kept) and labelled by running
+the analyzer on the parsed score. Token ids are cached per input file in the user cache, as
+rendering thousands of tunes takes minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from musegen_cli import paths
+from musegen_cli.errors import UserError
+from musegen_cli.files import atomic_write
+
+from . import tokens
+
+QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
+MIDI_SUFFIXES = (".mid", ".midi")
+#: Bumped when the tokenizer settings change, so old caches are not reused.
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Piece:
+    rows: list[list[int]]  # compound-word ids [events][fields]
+    quadrant: str | None  # the analyzer's emotion label
+
+
+@dataclass
+class Dataset:
+    train: list[Piece]
+    valid: list[Piece]
+    source: str
+
+
+def _midi_of_abc(abc: str) -> bytes | None:
+    from musegen_cli.notation.conversion import convert
+
+    try:
+        (piece,) = convert(abc.encode("utf-8"), "abc", "midi")[:1]
+    except UserError:
+        return None
+    return piece.outputs[0] if piece.error is None and piece.outputs else None
+
+
+def _rows(midi: bytes | None) -> list[list[int]] | None:
+    if midi is None:
+        return None
+    try:
+        rows = tokens.encode_midi(midi)
+    except UserError:
+        return None
+    return rows if any(r[0] == tokens.NOTE for r in rows) else None
+
+
+def _cached(key: str, make: Callable[[], Any]) -> Any:
+    path = paths.cache_dir() / "muser" / f"{key}.json"
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    value = make()
+    atomic_write(path, json.dumps(value))
+    return value
+
+
+def _file_key(path: Path) -> str:
+    stat = path.stat()
+    text = f"{CACHE_VERSION}\t{path.resolve()}\t{stat.st_size}\t{stat.st_mtime_ns}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _split_records(path: Path) -> list[Piece]:
+    if not path.is_file():
+        return []
+
+    def make() -> list[dict[str, Any]]:
+        out = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                abc, labels = record["abc"], record.get("labels") or {}
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise UserError(f"{path}:{number} is not a dataset record ({exc})") from None
+            rows = _rows(_midi_of_abc(abc))
+            if rows is not None:
+                out.append({"rows": rows, "quadrant": labels.get("quadrant")})
+        return out
+
+    return [Piece(r["rows"], r["quadrant"]) for r in _cached(_file_key(path), make)]
+
+
+def midi_quadrant(midi: bytes) -> str | None:
+    """The analyzer's emotion quadrant of a MIDI file (None when it cannot tell)."""
+    from musegen_cli.analysis.features import analyze_score
+    from musegen_cli.notation.formats import parse_score
+
+    try:
+        return analyze_score(parse_score(midi, "midi")).quadrant
+    except UserError:
+        return None
+
+
+def _midi_piece(path: Path) -> Piece | None:
+    def make() -> dict[str, Any] | None:
+        data = path.read_bytes()
+        rows = _rows(data)
+        return None if rows is None else {"rows": rows, "quadrant": midi_quadrant(data)}
+
+    record = _cached(_file_key(path), make)
+    return None if record is None else Piece(record["rows"], record["quadrant"])
+
+
+def midi_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())
+
+
+def _is_valid_split(path: Path) -> bool:
+    """One file in ten goes to validation, by a hash of its name (stable across runs)."""
+    return int(hashlib.sha256(path.name.encode()).hexdigest(), 16) % 10 == 0
+
+
+def load(data: str, max_pieces: int | None = None) -> Dataset:
+    """The training and validation pieces named by ``--data`` (test pieces are never used)."""
+    from musegen_cli.data.resolve import dataset_folder, is_dataset
+
+    path = Path(data).expanduser()
+    if path.is_dir() and not is_dataset(path) and midi_files(path):
+        files = midi_files(path)[:max_pieces] if max_pieces else midi_files(path)
+        pieces = [(f, _midi_piece(f)) for f in files]
+        train = [p for f, p in pieces if p is not None and not _is_valid_split(f)]
+        valid = [p for f, p in pieces if p is not None and _is_valid_split(f)]
+        dataset = Dataset(train, valid, f"MIDI folder {path}")
+    else:
+        folder = dataset_folder(data)
+        train = _split_records(folder / "train.jsonl")
+        valid = _split_records(folder / "valid.jsonl")
+        dataset = Dataset(train[:max_pieces] if max_pieces else train, valid, f"dataset {folder}")
+    if not dataset.train:
+        raise UserError(f"found no usable training pieces in {data} (MIDI files or a dataset with notes)")
+    return dataset
+
+
+def quadrant_counts(pieces: Iterable[Piece]) -> Mapping[str, int]:
+    counts = {q: 0 for q in QUADRANTS}
+    for piece in pieces:
+        if piece.quadrant in counts:
+            counts[piece.quadrant] += 1
+    return counts

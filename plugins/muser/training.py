@@ -1,0 +1,400 @@
+"""Training a muser model in two stages: the element-regularized VQ-VAE, then the emotion prior.
+
+Steps ``0 .. vae_steps`` fit the VQ-VAE (reconstruction + VQ + element regularization); the
+following ``prior_steps`` freeze it, encode every training window to codes once, and fit the
+prior on (emotion, codes). ``--set KEY=VALUE`` turns any field of ``Options``.
+
+Output directory layout::
+
+    OUT/musegen.json, OUT/model.safetensors             the best model of the latest stage
+    OUT/last/musegen.json, OUT/last/model.safetensors   the latest weights
+    OUT/last/training_state.safetensors + .json          optimizer moments, RNG, step, options
+
+Nothing is pickled. Batches depend only on (seed, stage, step) and torch's RNG state is
+saved, so ``--resume`` reproduces an uninterrupted run exactly (same device and threads).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from musegen_cli.contract import ProgressCallback, TrainRequest
+from musegen_cli.errors import UserError
+from musegen_cli.training_state import load_optimizer, read_state, save_state
+from musegen_cli.model_dir import load_weights, read_manifest, write_model_dir
+
+from . import data as muser_data
+from . import tokens
+from .inference import FAMILY_NAME, config_of, split_weights
+from .model import EMOTIONS, NO_EMOTION, PRESETS, ModelConfig, MuserVAE, Prior
+
+LAST = "last"
+#: Steps between progress reports (and the last step of each stage).
+LOG_EVERY = 10
+
+
+@dataclass(frozen=True)
+class Options:
+    """Training settings; ``musegen train --set KEY=VALUE`` overrides any of them."""
+
+    vae_steps: int = 1500  # stage 1: VQ-VAE optimizer steps
+    prior_steps: int = 1000  # stage 2: prior optimizer steps
+    batch_size: int = 16
+    lr: float = 1e-3
+    prior_lr: float = 1e-3
+    warmup: int = 50  # linear warmup steps of each stage (capped at a tenth of it)
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0  # 0 switches clipping off
+    beta: float = 0.25  # VQ commitment weight
+    reg_weight: float = 1.0  # weight of the element regularization loss
+    reg_delta: float = 1.0  # tanh sharpness of the regularization
+    restart_every: int = 50  # steps between dead-code restarts in stage 1 (0: never)
+    emotion_drop: float = 0.1  # prior trained without its emotion this often
+    eval_every: int = 250
+    eval_pieces: int = 64
+    max_pieces: int | None = None  # use only this many training pieces
+    max_minutes: float | None = None  # stop earlier when this much wall time has passed
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], base: Options | None = None) -> Options:
+        fields = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise UserError(f"muser has no training option {unknown[0]!r}; its options: {', '.join(fields)}")
+        merged = {**asdict(base or cls()), **values}
+        for name in ("vae_steps", "prior_steps", "restart_every"):
+            if not isinstance(merged[name], int) or isinstance(merged[name], bool) or merged[name] < 0:
+                raise UserError(f"{name} must be a whole number >= 0, got {merged[name]!r}")
+        for name in ("batch_size", "eval_every", "eval_pieces"):
+            if not isinstance(merged[name], int) or isinstance(merged[name], bool) or merged[name] < 1:
+                raise UserError(f"{name} must be a positive whole number, got {merged[name]!r}")
+        for name in ("lr", "prior_lr", "warmup", "weight_decay", "grad_clip", "beta", "reg_weight", "reg_delta"):
+            if not isinstance(merged[name], (int, float)) or isinstance(merged[name], bool) or merged[name] < 0:
+                raise UserError(f"{name} must be a number >= 0, got {merged[name]!r}")
+        if not isinstance(merged["emotion_drop"], (int, float)) or not 0 <= merged["emotion_drop"] <= 1:
+            raise UserError(f"emotion_drop must be a number from 0 to 1, got {merged['emotion_drop']!r}")
+        for name in ("max_pieces", "max_minutes"):
+            value = merged[name]
+            if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0):
+                raise UserError(f"{name} must be a positive number, got {value!r}")
+        if merged["vae_steps"] + merged["prior_steps"] < 1:
+            raise UserError("vae_steps + prior_steps must be at least 1")
+        return cls(**merged)
+
+
+def learning_rate(step: int, total: int, peak: float, warmup: int) -> float:
+    """Linear warmup, then cosine decay to a tenth of ``peak`` over one stage."""
+    warmup = min(warmup, total // 10)
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return peak * (0.1 + 0.45 * (1 + math.cos(math.pi * progress)))
+
+
+# ----- windows and batches --------------------------------------------------------------------
+
+
+def window_starts(rows: Sequence[Sequence[int]], length: int) -> list[int]:
+    """Bar starts at least half a window apart (the windows a piece contributes)."""
+    starts, last = [], -length
+    for start in tokens.bar_starts(rows) or [0]:
+        if start - last >= length // 2:
+            starts.append(start)
+            last = start
+    return starts
+
+
+def batch(windows: Sequence[Sequence[Sequence[int]]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded ids [B, L, fields] and element attributes [B, elements]."""
+    longest = max(len(w) for w in windows)
+    fields = len(tokens.FIELDS)
+    ids = torch.full((len(windows), longest, fields), tokens.PAD, dtype=torch.long)
+    for i, window in enumerate(windows):
+        ids[i, : len(window)] = torch.tensor(window, dtype=torch.long)
+    attributes = torch.tensor([tokens.attributes(w).as_list() for w in windows], dtype=torch.float32)
+    return ids.to(device), attributes.to(device)
+
+
+def random_windows(pieces: Sequence[muser_data.Piece], count: int, length: int,
+                   rng: random.Random) -> list[list[list[int]]]:
+    out = []
+    for piece in rng.choices(pieces, k=count):
+        start = rng.choice(tokens.bar_starts(piece.rows) or [0])
+        out.append(piece.rows[start : start + length])
+    return out
+
+
+def first_windows(pieces: Sequence[muser_data.Piece], length: int) -> list[list[list[int]]]:
+    return [p.rows[:length] for p in pieces]
+
+
+def _optimizer(module: torch.nn.Module, lr: float, options: Options) -> torch.optim.AdamW:
+    decay = [p for p in module.parameters() if p.dim() >= 2]
+    rest = [p for p in module.parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": options.weight_decay},
+                              {"params": rest, "weight_decay": 0.0}], lr=lr)
+
+
+# ----- evaluation ---------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def reconstruction(vae: MuserVAE, windows: Sequence[Sequence[Sequence[int]]], device: torch.device,
+                   batch_size: int = 16) -> dict[str, float]:
+    """Teacher-forced loss and accuracy of every element's field where it holds a value
+    (``recon_loss``, ``acc_pitch``, ...), averaged over the windows' events."""
+    was_training = vae.training
+    vae.eval()
+    loss, weight = 0.0, 0
+    hits = {name: 0 for name in tokens.ELEMENTS}
+    totals = {name: 0 for name in tokens.ELEMENTS}
+    for start in range(0, len(windows), batch_size):
+        ids, attributes = batch(windows[start : start + batch_size], device)
+        out = vae(ids, attributes)
+        events = int((out["targets"][..., 0] != tokens.PAD).sum())
+        loss += float(out["recon"]) * events
+        weight += events
+        for name in tokens.ELEMENTS:
+            field = tokens.FIELDS.index(tokens.ELEMENT_FIELD[name])
+            target = out["targets"][..., field]
+            real = target > tokens.IGNORE
+            hits[name] += int(((out["logits"][field].argmax(-1) == target) & real).sum())
+            totals[name] += int(real.sum())
+    vae.train(was_training)
+    figures = {"recon_loss": loss / max(1, weight)}
+    figures.update({f"acc_{name}": hits[name] / max(1, totals[name]) for name in tokens.ELEMENTS})
+    return figures
+
+
+@torch.no_grad()
+def encode_windows(vae: MuserVAE, windows: Sequence[Sequence[Sequence[int]]], device: torch.device,
+                   batch_size: int = 32) -> torch.Tensor:
+    """Code indices [N, T, elements] of windows, in eval mode."""
+    was_training = vae.training
+    vae.eval()
+    codes = []
+    for start in range(0, len(windows), batch_size):
+        ids, _ = batch(windows[start : start + batch_size], device)
+        codes.append(vae.quantize(vae.encode(ids)[0])[1])
+    vae.train(was_training)
+    return torch.cat(codes)
+
+
+def _emotion_ids(quadrants: Sequence[str | None]) -> torch.Tensor:
+    return torch.tensor([EMOTIONS.index(q) if q in EMOTIONS else NO_EMOTION for q in quadrants])
+
+
+# ----- the loop -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """What both stages share: the request, the data, the nets and where to write."""
+
+    request: TrainRequest
+    options: Options
+    config: ModelConfig
+    preset: str
+    seed: int
+    device: torch.device
+    dataset: muser_data.Dataset
+    vae: MuserVAE
+    prior: Prior
+    out: Path
+    started: float
+    trained_seconds: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        return self.trained_seconds + time.perf_counter() - self.started
+
+    def out_of_time(self) -> bool:
+        return self.options.max_minutes is not None and self.seconds >= self.options.max_minutes * 60
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        return {**{f"vae.{k}": v for k, v in self.vae.state_dict().items()},
+                **{f"prior.{k}": v for k, v in self.prior.state_dict().items()}}
+
+    def checkpoint(self, step: int, optimizer: torch.optim.Optimizer, metrics: dict[str, Any],
+                   is_best: bool, best: float, best_step: int | None) -> None:
+        model_config = {"model": asdict(self.config), "preset": self.preset, "elements": list(tokens.ELEMENTS),
+                        "tokenizer": "miditok.CPWord", "fields": list(tokens.FIELDS)}
+        provenance = {
+            "command": list(sys.argv), "data": str(self.request.data), "source": self.dataset.source,
+            "train_pieces": len(self.dataset.train), "valid_pieces": len(self.dataset.valid),
+            "quadrants": dict(muser_data.quadrant_counts(self.dataset.train)), "seed": self.seed,
+            "options": asdict(self.options), "steps": step, "training_seconds": round(self.seconds, 2),
+            "device": str(self.device), "torch": torch.__version__,
+        }
+        weights = self.weights()
+        last = self.out / LAST
+        write_model_dir(last, family=FAMILY_NAME, config=model_config, state_dict=weights,
+                        provenance=provenance, metrics=metrics)
+        if is_best:
+            write_model_dir(self.out, family=FAMILY_NAME, config=model_config, state_dict=weights,
+                            provenance=provenance, metrics=metrics)
+        info = {"step": step, "stage": metrics["stage"], "seed": self.seed, "preset": self.preset,
+                "model": asdict(self.config),
+                "options": asdict(self.options), "best": None if math.isinf(best) else best,
+                "best_step": best_step, "training_seconds": self.seconds}
+        save_state(last, optimizer, info)
+
+
+def train(request: TrainRequest, on_progress: ProgressCallback) -> Path:
+    out = Path(request.output)
+    device = torch.device(request.device)
+    saved: dict[str, Any] | None = None
+    tensors: dict[str, torch.Tensor] = {}
+    if request.resume:
+        saved, tensors = read_state(out / LAST)
+        options = Options.from_mapping(request.options, Options.from_mapping(saved["options"]))
+        config, preset, seed = ModelConfig(**saved["model"]), saved["preset"], saved["seed"]
+    elif request.init_from is not None:
+        manifest = read_manifest(Path(request.init_from))
+        if manifest["family"] != FAMILY_NAME:
+            raise UserError(f"--init-from {request.init_from} holds a {manifest['family']!r} model, not a muser model")
+        options = Options.from_mapping(request.options)
+        config, preset, seed = config_of(manifest), manifest["config"].get("preset", request.preset), request.seed
+    else:
+        if request.preset not in PRESETS:
+            raise UserError(f"unknown preset {request.preset!r}; choose one of: {', '.join(PRESETS)}")
+        options = Options.from_mapping(request.options)
+        config, preset, seed = PRESETS[request.preset], request.preset, request.seed
+
+    dataset = muser_data.load(request.data, options.max_pieces)
+    torch.manual_seed(seed)
+    vae, prior = MuserVAE(config).to(device), Prior(config).to(device)
+    source = out / LAST if request.resume else Path(request.init_from) if request.init_from else None
+    if source is not None:
+        vae_weights, prior_weights = split_weights(load_weights(source, device))
+        vae.load_state_dict(vae_weights)
+        prior.load_state_dict(prior_weights)
+    run = _Run(request, options, config, preset, seed, device, dataset, vae, prior, out, time.perf_counter(),
+               saved["training_seconds"] if saved else 0.0)
+    step = saved["step"] if saved else 0
+    best = saved["best"] if saved and saved["best"] is not None else math.inf
+    best_step = saved["best_step"] if saved else None
+    if saved is not None:
+        torch.set_rng_state(tensors["rng.torch"])  # after building the nets, as in the first run
+        if saved["stage"] == "vae" and step >= options.vae_steps:  # stopped at the hand-over
+            saved, best, best_step = None, math.inf, None
+    if step < options.vae_steps:
+        step, best, best_step = _fit_vae(run, step, best, best_step, saved, tensors, on_progress)
+        if step < options.vae_steps:  # out of time
+            return out
+        saved, best, best_step = None, math.inf, None  # the prior starts fresh
+    _fit_prior(run, step, best, best_step, saved, tensors, on_progress)
+    return out
+
+
+def _restore(optimizer: torch.optim.Optimizer, saved: Mapping[str, Any] | None,
+             tensors: Mapping[str, torch.Tensor]) -> None:
+    if saved is not None:
+        load_optimizer(optimizer, saved, tensors)
+
+
+def _fit_vae(run: _Run, step: int, best: float, best_step: int | None, saved: Mapping[str, Any] | None,
+             tensors: Mapping[str, torch.Tensor], on_progress: ProgressCallback) -> tuple[int, float, int | None]:
+    options, length = run.options, run.config.max_events - 1
+    total = options.vae_steps + options.prior_steps
+    optimizer = _optimizer(run.vae, options.lr, options)
+    _restore(optimizer, saved, tensors)
+    valid = first_windows(run.dataset.valid or run.dataset.train, length)[: options.eval_pieces]
+    run.vae.train()
+    while step < options.vae_steps:
+        lr = learning_rate(step, options.vae_steps, options.lr, options.warmup)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        rng = random.Random(f"{run.seed}-vae-{step}")
+        ids, attributes = batch(random_windows(run.dataset.train, options.batch_size, length, rng), run.device)
+        out = run.vae(ids, attributes, options.beta, options.reg_delta)
+        loss = out["recon"] + out["vq"] + options.reg_weight * out["reg"]
+        loss.backward()
+        if options.grad_clip:
+            torch.nn.utils.clip_grad_norm_(run.vae.parameters(), options.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        if options.restart_every and step % options.restart_every == 0 and step < options.vae_steps:
+            for e, quantizer in enumerate(run.vae.quantizers):
+                quantizer.restart_dead(out["z"][:, :, e].detach())
+        stop = step >= options.vae_steps or run.out_of_time()
+        if step % LOG_EVERY == 0 or stop:
+            on_progress({"step": step, "total_steps": total, "stage": "vae", "loss": float(loss.detach()),
+                         **{k: float(out[k].detach()) for k in ("recon", "vq", "reg")}, "lr": lr})
+        if step % options.eval_every == 0 or stop:
+            figures = reconstruction(run.vae, valid, run.device)
+            is_best = figures["recon_loss"] < best
+            if is_best:
+                best, best_step = figures["recon_loss"], step
+            on_progress({"step": step, **{f"valid_{k}": v for k, v in figures.items()}})
+            metrics = {"stage": "vae", "best_valid_recon_loss": best, "best_step": best_step, "steps": step,
+                       "train_loss": float(loss.detach()), **{f"valid_{k}": v for k, v in figures.items()}}
+            run.checkpoint(step, optimizer, metrics, is_best, best, best_step)
+        if stop:
+            break
+    return step, best, best_step
+
+
+def _fit_prior(run: _Run, step: int, best: float, best_step: int | None, saved: Mapping[str, Any] | None,
+               tensors: Mapping[str, torch.Tensor], on_progress: ProgressCallback) -> None:
+    options, length = run.options, run.config.max_events - 1
+    total = options.vae_steps + options.prior_steps
+    windows, quadrants = [], []
+    for piece in run.dataset.train:
+        for start in window_starts(piece.rows, length):
+            windows.append(piece.rows[start : start + length])
+            quadrants.append(piece.quadrant)
+    codes, emotions = encode_windows(run.vae, windows, run.device), _emotion_ids(quadrants).to(run.device)
+    valid = run.dataset.valid or run.dataset.train
+    valid_codes = encode_windows(run.vae, first_windows(valid, length)[: options.eval_pieces], run.device)
+    valid_emotions = _emotion_ids([p.quadrant for p in valid[: options.eval_pieces]]).to(run.device)
+    optimizer = _optimizer(run.prior, options.prior_lr, options)
+    _restore(optimizer, saved, tensors)
+    run.prior.train()
+    begin = options.vae_steps
+    while step < total:
+        lr = learning_rate(step - begin, options.prior_steps, options.prior_lr, options.warmup)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        rng = random.Random(f"{run.seed}-prior-{step}")
+        chosen = torch.tensor(rng.choices(range(len(windows)), k=options.batch_size), device=run.device)
+        condition = emotions[chosen].clone()
+        dropped = torch.tensor([rng.random() < options.emotion_drop for _ in chosen], device=run.device)
+        condition[dropped] = NO_EMOTION
+        loss = run.prior(condition, codes[chosen])
+        loss.backward()
+        if options.grad_clip:
+            torch.nn.utils.clip_grad_norm_(run.prior.parameters(), options.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        stop = step >= total or run.out_of_time()
+        if step % LOG_EVERY == 0 or stop:
+            on_progress({"step": step, "total_steps": total, "stage": "prior", "loss": float(loss.detach()), "lr": lr})
+        if (step - begin) % options.eval_every == 0 or stop:
+            run.prior.eval()
+            with torch.no_grad():
+                valid_loss = float(run.prior(valid_emotions, valid_codes))
+            run.prior.train()
+            is_best = valid_loss < best
+            if is_best:
+                best, best_step = valid_loss, step
+            on_progress({"step": step, "valid_prior_loss": valid_loss})
+            metrics = {"stage": "prior", "best_valid_prior_loss": best, "best_step": best_step, "steps": step,
+                       "train_loss": float(loss.detach()), "valid_prior_loss": valid_loss,
+                       **{f"valid_{k}": v for k, v in reconstruction(run.vae, first_windows(
+                           valid, length)[: options.eval_pieces], run.device).items()}}
+            run.checkpoint(step, optimizer, metrics, is_best, best, best_step)
+        if stop:
+            break
