@@ -69,7 +69,8 @@ def register(app: typer.Typer) -> None:
         with TrainingDisplay(quiet=json_output) as display:
             folder = train_scorer(data, output, preset, seed, options, display.update, resume=resume,
                                   device=str(chosen_device))
-        metrics = json.loads((folder / "musegen.json").read_text(encoding="utf-8"))["metrics"]
+        manifest = json.loads((folder / "musegen.json").read_text(encoding="utf-8"))
+        metrics, seed = manifest["metrics"], manifest["provenance"].get("seed", seed)  # a resumed run keeps its seed
         if json_output:
             emit_json({"scorer": str(folder), "seed": seed, "metrics": metrics})
             return
@@ -107,7 +108,9 @@ def register(app: typer.Typer) -> None:
             shape = scorer.config.get(part, {})
             about.add_row(part, ", ".join(f"{k}={v}" for k, v in shape.items()))
         provenance = summary["provenance"]
-        for key in ("command", "data", "data_manifest_hash", "seed", "training_seconds", "device"):
+        for number, command in enumerate(provenance.get("commands", []), start=1):
+            about.add_row(f"command {number}", " ".join(command))
+        for key in ("command", "data", "data_manifest_hash", "seed", "training_seconds", "device", "notes"):
             if key in provenance:
                 value = provenance[key]
                 about.add_row(key, " ".join(value) if isinstance(value, list) else str(value))

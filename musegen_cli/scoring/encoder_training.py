@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import math
 import random
 import time
@@ -41,7 +42,7 @@ import torch.nn.functional as F
 from musegen_cli.errors import UserError
 from musegen_cli.training_state import STATE_JSON, load_optimizer, read_state, save_state
 from musegen_cli.files import atomic_write
-from musegen_cli.model_dir import load_weights, write_model_dir
+from musegen_cli.model_dir import load_weights, read_manifest, write_model_dir
 from musegen_cli.scoring import descriptions
 from musegen_cli.notation.patch_batches import LengthBatches, collate
 from musegen_cli.scoring.music_encoder import piece_patches
@@ -394,7 +395,10 @@ def train(data: str | Path, output: Path, preset: str, seed: int, options: Mappi
 
     steps = {"pretrain": opts.pretrain_steps, "align": opts.align_steps}
     total_steps = sum(steps.values())
+    earlier = read_manifest(out).get("provenance", {}) if saved is not None and (out / "musegen.json").is_file() else {}
     provenance = {
+        # every command that made this scorer, oldest first (a resumed run adds its own)
+        "commands": [*earlier.get("commands", [earlier["command"]] if "command" in earlier else []), list(sys.argv)],
         "data": str(data), "data_manifest_hash": corpus.manifest_hash, "train_pieces": len(corpus.train),
         "valid_pieces": len(corpus.valid), "test_pieces": len(corpus.test), "seed": seed, "preset": preset,
         "options": asdict(opts), "device": str(device), "torch": torch.__version__,

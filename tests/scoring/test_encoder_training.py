@@ -130,3 +130,19 @@ def test_emotion_classifier_separates_separable_classes() -> None:
     weight, bias = fit_emotion(x, labels, 50, 1e-3)
     predicted = (x @ weight.T + bias).argmax(1)
     assert predicted.tolist() == [i % 4 for i in range(80)]
+
+
+def test_resuming_a_finished_scorer_refits_the_emotion_classifier_and_keeps_the_commands(trained, scorer_data,
+                                                                                        tmp_path) -> None:
+    import shutil
+
+    out = tmp_path / "refit"
+    shutil.copytree(trained[0], out)
+    train_scorer(scorer_data, out, "debug", 999, {"emotion_pieces": 8}, lambda figures: None, resume=True)
+    provenance = json.loads((out / "musegen.json").read_text())["provenance"]
+    assert len(provenance["commands"]) == 2 and provenance["seed"] == 1
+    assert provenance["options"]["emotion_pieces"] == 8
+    before, after = load_weights(trained[0]), load_weights(out)
+    encoders = [k for k in before if not k.startswith("emotion.")]
+    assert encoders and all(torch.equal(before[k], after[k]) for k in encoders)  # only the classifier is refitted
+    assert not torch.equal(before["emotion.weight"], after["emotion.weight"])
