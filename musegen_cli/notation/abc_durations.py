@@ -18,9 +18,16 @@ _TUPLET = re.compile(r"\((\d)(?::(\d*))?(?::(\d*))?")
 _TUPLET_Q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}
 
 
-def _length(text: str, pos: int) -> tuple[Fraction, int]:
+#: More slashes than this (`A////`), or several followed by a number (`A//2`), is a length
+#: music21's reader rejects, so it counts as not understood.
+MAX_SLASHES = 3
+
+
+def _length(text: str, pos: int) -> tuple[Fraction | None, int]:
     match = _LENGTH.match(text, pos)
     numerator, slashes, denominator = match.groups()
+    if len(slashes) > MAX_SLASHES or (len(slashes) > 1 and denominator):
+        return None, match.end()
     value = Fraction(int(numerator) if numerator else 1)
     if slashes:
         value /= int(denominator) if denominator else 2 ** len(slashes)
@@ -66,12 +73,16 @@ def segment_length(text: str) -> Fraction | None:
                 return None
             note_length, _ = _length(text, inner.end())
             chord_length, pos = _length(text, close + 1)
+            if note_length is None or chord_length is None:
+                return None
             value = note_length * chord_length
         else:
             note = _NOTE.match(text, pos)
             if note is None:
                 return None
             value, pos = _length(text, note.end())
+            if value is None:
+                return None
         if tuplet_left:
             value *= tuplet_factor
             tuplet_left -= 1

@@ -49,3 +49,9 @@ def test_multi_voice_and_meter_changes_are_left_alone():
 
 def test_cleaning_restores_bar_lines():
     assert "| d4d4 |\n" in clean_abc_tune(ESSEN)
+
+
+def test_lengths_music21_cannot_read_are_not_understood():
+    assert segment_length("A/// B/// c2") == Fraction(9, 4)
+    assert segment_length("A//// c2") is None and segment_length("A//2 c2") is None
+    assert segment_length("[CE]//// c2") is None
