@@ -47,25 +47,30 @@ class BarCheck:
     def fits(self, text: str) -> bool:
         """Whether ``text`` (a field line, a bar with its closing bar line, or part of a bar)
         may follow what was written so far."""
+        return self.misfit(text) == 0
+
+    def misfit(self, text: str) -> int:
+        """How badly ``text`` fails: 0 it fits; 1 its length is wrong; 2 it cannot be read
+        (only in a strict check). A sampler out of retries keeps its least bad try."""
         unit = self.pending + text
         if not self.in_body or _FIELD.match(unit) or unit.lstrip().startswith("%"):
-            return True
+            return 0
         expected = self._expected(unit)
         body = self._music(unit)
         length = segment_length(body) if body else None
         if expected is None or body is None:
-            return True
+            return 0
         if length is None:
-            return not self.strict
+            return 2 if self.strict else 0
         if length > expected:
-            return False  # over-long, or already overflowing before its bar line
+            return 1  # over-long, or already overflowing before its bar line
         if not _BAR_END.search(unit) or length == expected:
-            return True
+            return 0
         voice = self._voice_after(unit)
         if voice not in self.voices_started or voice in self.section_open or self._opens_section(unit):
-            return True  # a pickup
+            return 0  # a pickup
         pickup = self.pickups.get(voice)
-        return bool(_SECTION_END.search(unit)) and pickup is not None and length + pickup == expected
+        return 0 if _SECTION_END.search(unit) and pickup is not None and length + pickup == expected else 1
 
     def add(self, text: str) -> None:
         """Take ``text`` as written (call after `fits`, whatever it said). Music that has no

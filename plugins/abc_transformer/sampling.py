@@ -229,19 +229,26 @@ def _bar_check(prompt: str) -> BarCheck:
 def _respell_misfits(steps: _CachedSteps | _RecomputeSteps, patch: Tensor, forced: Tensor, n_forced: Tensor,
                      checks: list[BarCheck], config: SamplingConfig, generator: torch.Generator | None) -> Tensor:
     """Spell again the rows whose new patch closes a bar that does not fit the meter; rows
-    that fit are copied through. After ``bar_retries`` tries the last one stands."""
+    that fit are copied through. After ``bar_retries`` tries each row keeps its least bad
+    try (a bar of the wrong length rather than one that cannot be read)."""
+    def misfits_of(candidate: Tensor) -> list[int]:
+        return [0 if candidate[i, 0] == END else check.misfit(patch_text(candidate[i].tolist()))
+                for i, check in enumerate(checks)]
+
+    best, best_misfit = patch, misfits_of(patch)
     for _ in range(config.bar_retries):
-        misfits = [i for i, check in enumerate(checks)
-                   if patch[i, 0] != END and not check.fits(patch_text(patch[i].tolist()))]
-        if not misfits:
+        if not any(best_misfit):
             break
-        again = patch.clone()
-        keep_n = torch.full_like(n_forced, patch.shape[1])
-        for i in misfits:
-            again[i] = forced[i]
-            keep_n[i] = n_forced[i]
-        patch = _spell_patch(steps, again, keep_n, config, generator)
-    return patch
+        again = best.clone()
+        keep_n = torch.full_like(n_forced, best.shape[1])
+        for i, misfit in enumerate(best_misfit):
+            if misfit:
+                again[i], keep_n[i] = forced[i], n_forced[i]
+        tried = _spell_patch(steps, again, keep_n, config, generator)
+        for i, misfit in enumerate(misfits_of(tried)):
+            if misfit < best_misfit[i]:
+                best[i], best_misfit[i] = tried[i], misfit
+    return best
 
 
 def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]], lengths: Tensor,

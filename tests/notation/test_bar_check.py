@@ -64,3 +64,10 @@ def test_a_strict_check_refuses_bars_it_cannot_read():
     for unit in ("M:4/4\n", "L:1/8\n", "K:C\n"):
         check.add(unit)
     assert not check.fits("(ec'2 b2g2)2|") and check.fits("G2`g2``e4|")
+
+
+def test_misfit_ranks_unreadable_bars_below_miscounted_ones():
+    check = BarCheck(strict=True)
+    for unit in ("M:4/4\n", "L:1/8\n", "K:C\n", "c8|"):
+        check.add(unit)
+    assert check.misfit("c8|") == 0 and check.misfit("c4|") == 1 and check.misfit("A//2 c6|") == 2
