@@ -143,7 +143,8 @@ def steer(model: MusicgenModel, add: Steering, layers: Sequence[str] | None = No
     step = [0]
 
     def track(_module: nn.Module, _args: tuple, kwargs: dict) -> None:
-        cache = kwargs.get("past_key_values")
+        # transformers 5.24 renamed the decoder's `past_key_values` argument to `cache`
+        cache = kwargs.get("cache", kwargs.get("past_key_values"))
         if cache is None:
             step[0] = 0
         elif hasattr(cache, "get_seq_length"):
