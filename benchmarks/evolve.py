@@ -65,18 +65,12 @@ class Setup:
         self.bars = args.bars
 
     def generate(self, controls: Any, seed: int) -> str:
-        import contextlib
-
         from musegen_cli.contract import GenerateRequest
-        from musegen_cli.steering.injection import steering_callback
+        from musegen_cli.steering.specs import steered
 
         request = GenerateRequest(conditions=controls.conditions, count=1, seed=seed, max_bars=self.bars,
                                   sampling={"temperature": 1.0, "top_p": 0.95})
-        context = contextlib.nullcontext()
-        if controls.steering:
-            layers = sorted({name for spec in controls.steering for name in spec.vectors()})
-            context = self.family.layers.steer(self.model, steering_callback(controls.steering, seed), layers)
-        with context:
+        with steered(self.family, self.model, controls.steering, seed):
             return self.model.generate(request)[0]
 
 

@@ -78,20 +78,16 @@ def fit_all(family: Any, model: Any, info: Any, records: list[dict], names: list
 
 def steer_case(family: Any, model: Any, directions: Any, conditions: dict[str, str], sign: float, strength: float,
                concept: str, target: str, samples: int, bars: int, seed: int) -> dict[str, Any]:
-    import contextlib
-
     from musegen_cli.analysis.features import analyze_abc
     from musegen_cli.contract import GenerateRequest
     from musegen_cli.generation import is_valid
-    from musegen_cli.steering.injection import SteeringSpec, steering_callback
+    from musegen_cli.steering.injection import SteeringSpec
+    from musegen_cli.steering.specs import steered
 
     request = GenerateRequest(conditions=conditions, count=samples, seed=seed, max_bars=bars,
                               sampling={"temperature": 1.0, "top_p": 0.95})
-    context = contextlib.nullcontext()
-    if strength:
-        spec = SteeringSpec(directions, strength=sign * strength)
-        context = family.layers.steer(model, steering_callback([spec], seed), sorted(spec.vectors()))
-    with context:
+    specs = [SteeringSpec(directions, strength=sign * strength)] if strength else []
+    with steered(family, model, specs, seed):
         pieces = model.generate(request)
     features = [analyze_abc(p) for p in pieces]
     moved = sum(concept_of(f, concept) == target for f in features)

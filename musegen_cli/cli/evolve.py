@@ -250,20 +250,14 @@ class _Run:
                        rate_every=int(s["rate_every"]), penalty=float(s["penalty"]))
 
     def generate(self, controls: Any, seed: int) -> str:
-        import contextlib
-
         from musegen_cli.contract import GenerateRequest
-        from musegen_cli.steering.injection import steering_callback
+        from musegen_cli.steering.specs import steered
 
         request = GenerateRequest(conditions=controls.conditions, count=1, seed=seed, max_bars=int(self.settings["bars"]),
                                   sampling={"temperature": 1.0, "top_p": 0.95})
-        context = contextlib.nullcontext()
         if controls.embedding is not None or self.audio:
             return self._generate_audio(controls, request)
-        if controls.steering:
-            layers = sorted({name for spec in controls.steering for name in spec.vectors()})
-            context = self.family.layers.steer(self.model, steering_callback(controls.steering, seed), layers)
-        with context:
+        with steered(self.family, self.model, controls.steering, seed):
             try:
                 return self.model.generate(request)[0]
             except UserError as exc:  # e.g. chosen conditions that contradict each other

@@ -55,5 +55,15 @@ def steering_context(family: Any, loaded: Any, model_path: Path, texts: Sequence
         if missing:
             raise UserError(f"the {spec.directions.concept} directions name layers this model lacks: "
                             f"{', '.join(sorted(missing))}")
+    return steered(family, loaded, specs, seed)
+
+
+def steered(family: Any, loaded: Any, specs: Sequence[SteeringSpec], seed: int):
+    """The family's steering context for ``specs`` (checked already), or a context that does
+    nothing when there are none: generation inside it is steered."""
+    import contextlib
+
+    if not specs:
+        return contextlib.nullcontext()
     layers = sorted({name for spec in specs for name in spec.vectors()})
     return family.layers.steer(loaded, steering_callback(specs, seed), layers)
