@@ -128,7 +128,7 @@ def _settings(config_file: Path | None, flags: dict[str, Any]) -> dict[str, Any]
         import tomli as tomllib
 
     settings: dict[str, Any] = {"searcher": "ga", "fitness": "interactive", "population": 8, "generations": 5,
-                                "rate_every": 2, "penalty": 1.0, "bars": 16, "workers": 0, "bound": 3.0,
+                                "rate_every": 2, "penalty": 1.0, "bars": 16, "workers": 0,
                                 "duration": 8.0}
     if config_file is not None:
         try:
@@ -185,7 +185,7 @@ class _Run:
         self.session: Any = None
 
     def _genome(self) -> Any:
-        from musegen_cli.evolution.genomes import ConditionGenome, DirectionGenome
+        from musegen_cli.evolution.genomes import DIRECTION_BOUND, ConditionGenome, DirectionGenome
 
         fixed = dict(self.settings.get("conditions") or {})
         if self.settings.get("genome") == "embedding":
@@ -201,7 +201,7 @@ class _Run:
             model_hash = weights_hash(self.info.path)
             for item in found:
                 item.check_model(model_hash)
-            return DirectionGenome(found, bound=float(self.settings.get("bound", 3.0)), conditions=fixed)
+            return DirectionGenome(found, bound=float(self.settings.get("bound", DIRECTION_BOUND)), conditions=fixed)
         declared = {c.name: c.values for c in self.family.conditions if c.values}
         names = [n.strip() for n in str(self.settings["choose"]).split(",") if n.strip()]
         unknown = [n for n in names if n not in declared]

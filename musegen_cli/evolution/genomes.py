@@ -45,10 +45,15 @@ class Controls:
         return ", ".join(parts) or "(no controls)"
 
 
+#: Strengths beyond this break the default model's music (benchmarks/steering.py: at 1 and above
+#: nothing parses; 0.1-0.4 moves register with validity near the unsteered model's).
+DIRECTION_BOUND = 0.5
+
+
 class DirectionGenome:
     """Coefficients over steering directions, each within [-bound, bound]."""
 
-    def __init__(self, directions: Sequence[Directions], bound: float = 3.0,
+    def __init__(self, directions: Sequence[Directions], bound: float = DIRECTION_BOUND,
                  conditions: Mapping[str, str] | None = None) -> None:
         if not directions:
             raise UserError("the directions genome needs at least one --directions folder")

@@ -53,7 +53,7 @@ def test_candidates_keep_their_seed_and_piece():
     values = torch.tensor([0.25])
     assert candidate_seed(3, values) == candidate_seed(3, torch.tensor([0.2500000001]))
     assert candidate_seed(3, values) != candidate_seed(4, values)
-    assert genome.decode(torch.tensor([9.0])).steering[0].strength == 3.0  # clamped to the bound
+    assert genome.decode(torch.tensor([9.0])).steering[0].strength == 0.5  # clamped to the bound
 
 
 def test_condition_genomes_pick_the_highest_gene():
