@@ -96,7 +96,7 @@ def winners_valid(setup: Setup, best: list[tuple[float, list[float]]], seed: int
     from musegen_cli.generation import is_valid
 
     top = best[:3]
-    pieces = [setup.generate(setup.genome.decode(torch.tensor(g)), candidate_seed(seed, torch.tensor(g))) for _, g in top]
+    pieces = [setup.generate(setup.genome.decode(torch.tensor(g)), candidate_seed(seed)) for _, g in top]
     return sum(is_valid(analyze_abc(p)) for p in pieces) / max(1, len(pieces))
 
 

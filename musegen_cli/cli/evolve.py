@@ -323,7 +323,7 @@ class _Run:
                        for g, c in state.favourites if (g, c) in state.records]
         for name, genome in chosen:
             values = torch.tensor(genome)
-            abc = self.generate(self.genome.decode(values), candidate_seed(int(self.settings["seed"]), values))
+            abc = self.generate(self.genome.decode(values), candidate_seed(int(self.settings["seed"])))
             if self.audio:  # the piece is a WAV file's path
                 files.append(str(atomic_write(self.output / f"{name}.wav", Path(abc).read_bytes())))
                 continue

@@ -10,10 +10,10 @@
   EvoMusic does with MusicGen), in units of `step` times the embeddings' RMS. Needs the
   family's conditioning-vector capability.
 
-Every candidate is generated with a seed of its own, derived from the session seed and its
-genome (`candidate_seed`): the same genome always gives the same piece, in this process or
-on a Ray worker, so a rating stays attached to exactly the piece that was heard and the
-winners can be written out again at the end.
+Every candidate is generated with the session's seed (`candidate_seed`, common random
+numbers): the same genome always gives the same piece, in this process or on a Ray worker,
+so a rating stays attached to exactly the piece that was heard and the winners can be
+written out again at the end; and two genomes differ only by what they control.
 """
 
 from __future__ import annotations
@@ -138,9 +138,9 @@ class EmbeddingGenome:
         return [f"token{t}.{h}" for t in range(tokens) for h in range(hidden)]
 
 
-def candidate_seed(session_seed: int, genome: torch.Tensor) -> int:
-    """The generation seed of a genome: stable across runs and processes (values rounded to
-    1e-6, so float noise in transport does not change the piece)."""
-    rounded = ",".join(f"{value:.6f}" for value in genome.tolist())
-    digest = hashlib.sha256(f"{session_seed}:{rounded}".encode()).digest()
+def candidate_seed(session_seed: int) -> int:
+    """The generation seed of every candidate of a session (common random numbers): fitness
+    differences then come from the genomes alone, not from sampling noise, which is what
+    CMA-ES and SNES need; and the same genome always gives the same piece."""
+    digest = hashlib.sha256(f"{session_seed}".encode()).digest()
     return int.from_bytes(digest[:4], "little")

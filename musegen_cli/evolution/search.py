@@ -76,7 +76,7 @@ def make_problem(genome: Any, generate: Generate, fitness: Fitness, seed: int,
             candidates = []
             for index, values in enumerate(solutions.values.clone()):
                 controls = genome.decode(values)
-                piece_seed = candidate_seed(seed, values)
+                piece_seed = candidate_seed(seed)
                 abc = generate(controls, piece_seed)
                 candidates.append(Candidate(self.rounds, index, values.tolist(), piece_seed, controls, abc,
                                             analyze_abc(abc)))
