@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmarks import load_benchmark
 
 
 def test_generation_speed_quick(capsys):
-    bench = _load("generation_speed")
+    bench = load_benchmark("generation_speed")
     assert bench.main(["--quick", "--preset", "debug", "--contexts", "8", "--batches", "1,2", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     rows = report["rows"]
@@ -29,14 +18,14 @@ def test_generation_speed_quick(capsys):
 
 
 def test_generation_speed_prompt_fills_exact_patches():
-    bench = _load("generation_speed")
+    bench = load_benchmark("generation_speed")
     for patches in (2, 3, 8, 64, 257):
         bench.prompt_of(patches, 16)  # raises if the count is off
 
 
 def test_generation_quality_quick(tmp_path, capsys):
     """The bundled model, one piece per quadrant, with and without the header plan."""
-    bench = _load("generation_quality")
+    bench = load_benchmark("generation_quality")
     data = tmp_path / "data"
     data.mkdir()
     record = {"id": "t1", "abc": "X:1\nM:4/4\nL:1/8\nK:G\nGABc dBAG|FGAB cAFD|\n", "split": "train"}

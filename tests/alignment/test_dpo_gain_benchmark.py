@@ -1,14 +1,10 @@
 """benchmarks/dpo_gain.py runs end to end on tiny settings (test family, debug scorer)."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 from musegen_cli import registry
 from tests.alignment import canned
-
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "dpo_gain.py"
+from tests.benchmarks import load_benchmark
 
 
 def test_dpo_gain_tiny(tmp_path, monkeypatch, capsys, scorer_dir):
@@ -19,10 +15,7 @@ def test_dpo_gain_tiny(tmp_path, monkeypatch, capsys, scorer_dir):
     music = tmp_path / "ref"
     music.mkdir()
     (music / "a.abc").write_text(canned.POOL[2])
-    spec = importlib.util.spec_from_file_location("dpo_gain", BENCHMARK)
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules["dpo_gain"] = bench
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("dpo_gain")
     argv = ["--model", str(start), "--scorer", str(scorer_dir), "--samples", "4", "--emotion-iterations", "1",
             "--reference-iterations", "1", "--reference", str(music), "--lr", "1e-3", "--device", "cpu",
             "--work", str(tmp_path / "work"), "--json"]

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 from musegen_cli.scoring.scorer import build_scorer, save_scorer
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "evolve.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("evolve_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["evolve_benchmark"] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmarks import load_benchmark
 
 
 def test_every_searcher_and_random_search_are_reported(tmp_path, capsys):
@@ -26,7 +15,7 @@ def test_every_searcher_and_random_search_are_reported(tmp_path, capsys):
     report = tmp_path / "evolve.json"
     argv = ["--scorer", str(scorer), "--population", "2", "--generations", "2", "--repeats", "1", "--bars", "2",
             "--json", str(report)]
-    assert _load().main(argv) == 0
+    assert load_benchmark("evolve").main(argv) == 0
     runs = json.loads(report.read_text())["runs"]
     assert set(runs) == {"ga", "cmaes", "snes", "random"}
     assert runs["random"]["evaluations"] >= max(runs[n]["evaluations"] for n in ("ga", "cmaes", "snes"))

@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 from musegen_cli.scoring.scorer import build_scorer, save_scorer
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "scorer.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("scorer_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["scorer_benchmark"] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmarks import load_benchmark
 
 
 def test_auc_counts_pairs_and_ties():
-    bench = _load()
+    bench = load_benchmark("scorer")
     assert bench.auc([3.0, 4.0], [1.0, 2.0]) == 1.0
     assert bench.auc([1.0], [2.0]) == 0.0
     assert bench.auc([1.0, 3.0], [2.0, 1.0]) == pytest.approx(0.625)
 
 
 def test_the_benchmark_reports_every_measure(scorer_data, tmp_path, capsys):
-    bench = _load()
+    bench = load_benchmark("scorer")
     folder = tmp_path / "scorer"
     save_scorer(build_scorer("debug"), folder, provenance={}, metrics={})
     report_path = tmp_path / "report.json"

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "steering.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("steering_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["steering_benchmark"] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmarks import load_benchmark
 
 
 def test_probe_and_steering_tables(cli_model, mode_folders, tmp_path, capsys):
@@ -27,7 +16,7 @@ def test_probe_and_steering_tables(cli_model, mode_folders, tmp_path, capsys):
     data.mkdir()
     (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     report = tmp_path / "steer.json"
-    bench = _load()
+    bench = load_benchmark("steering")
     argv = ["--model", str(cli_model), "--data", str(data), "--concepts", "mode", "--pieces", "20",
             "--samples", "2", "--strengths", "4", "--bars", "2", "--json", str(report)]
     assert bench.main(argv) == 0

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 from typer.testing import CliRunner
 
 from musegen_cli.cli.app import app
 from musegen_cli.registry import reset_registry
-
-BENCHMARK = Path(__file__).resolve().parents[3] / "benchmarks" / "muser.py"
+from tests.benchmarks import load_benchmark
 
 
 def invoke(*args: str):
@@ -43,10 +39,7 @@ def test_train_generate_and_transfer_through_the_cli(corpus_dataset, corpus_midi
 
 
 def test_benchmark_runs_on_a_debug_model(trained, corpus_dataset, capsys):
-    spec = importlib.util.spec_from_file_location("muser_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["muser_benchmark"] = module
-    spec.loader.exec_module(module)
+    module = load_benchmark("muser")
     argv = ["--model", str(trained), "--data", str(corpus_dataset), "--pieces", "4", "--per-quadrant", "1",
             "--pairs", "2", "--json"]
     assert module.main(argv) == 0

@@ -207,12 +207,9 @@ def test_cli_generate_steer_fit_and_evolve_end_to_end(model_dir, tmp_path):
 
 
 def test_benchmark_says_it_skipped_without_local_weights(tmp_path, monkeypatch, capsys):
-    import importlib.util
+    from tests.benchmarks import load_benchmark
 
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
-    path = Path(__file__).resolve().parents[3] / "benchmarks" / "musicgen.py"
-    spec = importlib.util.spec_from_file_location("musicgen_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_benchmark("musicgen")
     assert module.main(["--source", "facebook/musicgen-small"]) == 0
     assert capsys.readouterr().out.startswith("skipped: no local weights for facebook/musicgen-small")
