@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from musegen_cli.scoring.encoder_training import read_split
+    from musegen_cli.data.dataset import read_split
     from musegen_cli.scoring.scorer import load_scorer
 
     torch.set_num_threads(args.threads)

@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     from musegen_cli.data.resolve import dataset_folder
     from musegen_cli.models import resolve_model
     from musegen_cli.registry import get_registry
-    from musegen_cli.scoring.encoder_training import read_split
+    from musegen_cli.data.dataset import read_split
 
     names = [n.strip() for n in args.concepts.split(",") if n.strip()]
     strengths = [float(s) for s in args.strengths.split(",") if s.strip()]

@@ -134,7 +134,7 @@ def _concept(concept: str | None, folders: list[str], csv_path: Path | None, dat
             raise UserError(f"unknown concept {concept!r}; built-in concepts: {', '.join(BUILT_IN)} "
                             "(or use --folder / --csv)")
         from musegen_cli.data.resolve import dataset_folder
-        from musegen_cli.scoring.encoder_training import read_split
+        from musegen_cli.data.dataset import read_split
 
         records = read_split(dataset_folder(data), "train")
         return concepts.built_in(concept, records, count, seed)

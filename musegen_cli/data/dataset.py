@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from musegen_cli.data.sources import RawPiece
+from musegen_cli.errors import UserError
 from musegen_cli.files import atomic_write
 
 SPLITS = ("train", "valid", "test")
@@ -94,3 +95,23 @@ def write_dataset(
     manifest["hash"] = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
     atomic_write(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def read_split(folder: Path, split: str) -> list[dict[str, Any]]:
+    """The records of `folder/SPLIT.jsonl` as dicts (none when the file is missing); a line
+    that is not a record with ABC text is a one-line error naming it."""
+    path = folder / f"{split}.jsonl"
+    if not path.is_file():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record["abc"], str):
+                raise TypeError("no ABC text")
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise UserError(f"{path}:{number} is not a dataset record ({exc})") from None
+        records.append(record)
+    return records

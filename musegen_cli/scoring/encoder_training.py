@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from musegen_cli.errors import UserError
 from musegen_cli.training_state import STATE_JSON, load_optimizer, read_state, save_state
 from musegen_cli.files import atomic_write
+from musegen_cli.data.dataset import read_split
 from musegen_cli.model_dir import load_weights, read_manifest, write_model_dir
 from musegen_cli.scoring import descriptions
 from musegen_cli.notation.patch_batches import LengthBatches, collate
@@ -153,24 +154,6 @@ class Corpus:
     valid: list[dict[str, Any]]
     test: list[dict[str, Any]]
     manifest_hash: str | None
-
-
-def read_split(folder: Path, split: str) -> list[dict[str, Any]]:
-    path = folder / f"{split}.jsonl"
-    if not path.is_file():
-        return []
-    records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            if not isinstance(record, dict) or not isinstance(record["abc"], str):
-                raise TypeError("no ABC text")
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise UserError(f"{path}:{number} is not a dataset record ({exc})") from None
-        records.append(record)
-    return records
 
 
 def load_corpus(data: str | Path) -> Corpus:

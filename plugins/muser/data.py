@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from musegen_cli import paths
+from musegen_cli.data.dataset import read_split
 from musegen_cli.errors import UserError
 from musegen_cli.files import atomic_write
 
@@ -79,22 +80,16 @@ def _file_key(path: Path) -> str:
 
 
 def _split_records(path: Path) -> list[Piece]:
+    """The pieces of a dataset split file (`folder/SPLIT.jsonl`), tokenized once and cached."""
     if not path.is_file():
         return []
 
     def make() -> list[dict[str, Any]]:
         out = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                abc, labels = record["abc"], record.get("labels") or {}
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise UserError(f"{path}:{number} is not a dataset record ({exc})") from None
-            rows = _rows(_midi_of_abc(abc))
+        for record in read_split(path.parent, path.stem):
+            rows = _rows(_midi_of_abc(record["abc"]))
             if rows is not None:
-                out.append({"rows": rows, "quadrant": labels.get("quadrant")})
+                out.append({"rows": rows, "quadrant": (record.get("labels") or {}).get("quadrant")})
         return out
 
     return [Piece(r["rows"], r["quadrant"]) for r in _cached(_file_key(path), make)]
