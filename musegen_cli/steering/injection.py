@@ -33,16 +33,6 @@ SELECTIONS = ("all", "top-k", "exp")
 SCHEDULES = ("constant", "exp-decay", "linear-decay", "linear-ramp")
 
 
-def choose_layers(available: Sequence[str], wanted: Sequence[str] | None) -> list[str]:
-    """The layers asked for (all when None), each checked against the model's."""
-    if wanted is None:
-        return list(available)
-    unknown = [name for name in wanted if name not in available]
-    if unknown:
-        raise ValueError(f"unknown layer {unknown[0]!r}; this model has {', '.join(available)}")
-    return list(wanted)
-
-
 def layer_weights(scores: Mapping[str, float], selection: str = "exp", top_k: int = 3, base: float = 1.0,
                   decay: float = 3.0) -> dict[str, float]:
     """Weight per layer (module doc); layers left out get no entry."""

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from musegen_cli.notation.abc_patches import PAD, encode
-from musegen_cli.steering.injection import choose_layers
+from musegen_cli.steering.capture_args import capture_conditions, choose_layers
 
 from . import conditions as cond
 from .inference import AbcModel
@@ -57,12 +57,8 @@ def capture(model: AbcModel, pieces: Sequence[str], conditions: Sequence[Mapping
     spells in it (``last``: the last character of the last patch). A piece longer than the
     model's context is cut to its first ``max_patches`` patches.
     """
-    if pooling not in ("mean", "last"):
-        raise ValueError(f"pooling must be 'mean' or 'last', not {pooling!r}")
+    given = capture_conditions(pieces, conditions, pooling)
     wanted = _check(model, layers)
-    given = list(conditions) if conditions is not None else [{}] * len(pieces)
-    if len(given) != len(pieces):
-        raise ValueError(f"{len(pieces)} pieces but {len(given)} condition sets")
     net, size, context = model.model, model.model.config.patch_size, model.model.config.max_patches
     rows = [encode(cond.with_conditions(p, c), size)[:context] for p, c in zip(pieces, given)]
     pooled: dict[str, list[Tensor]] = {name: [] for name in wanted}

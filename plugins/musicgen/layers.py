@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from musegen_cli.analysis.wav import read_wav
-from musegen_cli.steering.injection import choose_layers
+from musegen_cli.steering.capture_args import capture_conditions, choose_layers
 
 from .inference import MusicgenModel
 
@@ -90,12 +90,8 @@ def capture(model: MusicgenModel, pieces: Sequence[str], conditions: Sequence[Ma
             pooling: Literal["mean", "last"] = "mean", layers: Sequence[str] | None = None,
             longest: float = 30.0) -> dict[str, Tensor]:
     """Pooled activations {layer: [N, hidden] float32 on the CPU} of WAV files ``pieces``."""
-    if pooling not in ("mean", "last"):
-        raise ValueError(f"pooling must be 'mean' or 'last', not {pooling!r}")
+    given = capture_conditions(pieces, conditions, pooling)
     wanted = _check(model, layers)
-    given = list(conditions) if conditions is not None else [{}] * len(pieces)
-    if len(given) != len(pieces):
-        raise ValueError(f"{len(pieces)} pieces but {len(given)} condition sets")
     decoder = _decoder(model)
     limit = (model.model.decoder.config.max_position_embeddings - model.model.decoder.num_codebooks) / model.frame_rate
     pooled: dict[str, list[Tensor]] = {name: [] for name in wanted}
