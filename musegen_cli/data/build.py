@@ -20,7 +20,6 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from musegen_cli.data.sources import (
     user_folder,
 )
 from musegen_cli.errors import UserError
+from musegen_cli.parallel import CHUNK, map_chunks
 
 CORPUS = "corpus"
 #: Named groups of the corpus: `corpus` and `corpus:all` are folk tunes plus scores.
@@ -48,7 +48,6 @@ GROUPS: dict[str, Callable[[], Iterator[RawPiece]]] = {
 }
 #: Transposed copies move by at most this many semitones either way.
 MAX_TRANSPOSITION = 5
-_CHUNK = 32
 
 
 def pieces_of(source: str) -> Iterator[RawPiece]:
@@ -116,21 +115,6 @@ def _augment_batch(jobs: list[tuple[str, str, int]]) -> list[tuple[str | None, d
     return results
 
 
-def _map(function: Callable, jobs: Sequence, workers: int, description: str) -> list:
-    """function over chunks of jobs, in `workers` processes, with a progress bar; flattened."""
-    from musegen_cli.cli.output import progress
-
-    if not jobs:
-        return []
-    chunks = [list(jobs[i : i + _CHUNK]) for i in range(0, len(jobs), _CHUNK)]
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            done = list(progress(pool.map(function, chunks), total=len(chunks), description=description))
-    else:
-        done = [function(chunk) for chunk in progress(chunks, total=len(chunks), description=description)]
-    return list(itertools.chain.from_iterable(done))
-
-
 # --------------------------------------------------------------------------- steps
 
 
@@ -164,7 +148,7 @@ def _convert_scores(
     scores: list[RawPiece], seen: set[str], workers: int
 ) -> tuple[list[Record], dict[str, Any]]:
     jobs = [(str(piece.path), piece.metadata.get("period")) for piece in scores]
-    results = _map(_convert_batch, jobs, workers, "converting scores")
+    results = map_chunks(_convert_batch, jobs, workers, "converting scores")
     records, failures, duplicates = [], [], 0
     for piece, (abc, instrumentation, error) in zip(scores, results):
         if abc is None:
@@ -212,9 +196,9 @@ def _balance(records: list[Record], target: float, ids: set[str], workers: int, 
     added: list[Record] = []
     position = 0
     while len(added) < needed and position < len(candidates):
-        batch = candidates[position : position + max(_CHUNK, int((needed - len(added)) * 1.1))]
+        batch = candidates[position : position + max(CHUNK, int((needed - len(added)) * 1.1))]
         position += len(batch)
-        results = _map(_augment_batch, [(r.abc, "parallel_minor", 0) for r in batch], workers, "parallel minor")
+        results = map_chunks(_augment_batch, [(r.abc, "parallel_minor", 0) for r in batch], workers, "parallel minor")
         for parent, (text, labels, outcome) in zip(batch, results):
             if len(added) >= needed:
                 break
@@ -247,7 +231,7 @@ def _transpositions(records: list[Record], copies: int, ids: set[str], workers: 
         for semitones in random.Random(f"{seed}:{record.id}").sample(intervals, copies):
             jobs.append((record.abc, "transpose", semitones))
             parents.append(record)
-    results = _map(_augment_batch, jobs, workers, "transposing")
+    results = map_chunks(_augment_batch, jobs, workers, "transposing")
     outcomes: Counter[str] = Counter()
     added = []
     for parent, (_text, _kind, semitones), (text, labels, outcome) in zip(parents, jobs, results):
@@ -285,7 +269,7 @@ def build(
     unlabelled = tunes + converted
     if not unlabelled:
         raise UserError("the sources hold no usable music (ABC tunes or readable scores)")
-    labels = _map(_label_batch, [record.abc for record in unlabelled], workers, "labelling")
+    labels = map_chunks(_label_batch, [record.abc for record in unlabelled], workers, "labelling")
     records = [replace(r, labels={**r.labels, **label}) for r, label in zip(unlabelled, labels)]
     extra: dict[str, Any] = {"originals": len(records), "seed": seed}
     if scores:

@@ -6,14 +6,15 @@ from) keeps its splits and analyzer labels; each record's ABC is rendered to MID
 notation code, so corpus pieces and user MIDI meet the tokenizer the same way. A folder of
 ``.mid`` files is read as MIDI directly (velocities and timing kept) and labelled by running
 the analyzer on the parsed score. Token ids are cached per input file in the user cache, as
-rendering thousands of tunes takes minutes.
+rendering thousands of tunes takes minutes (done in worker processes, with a progress bar).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from musegen_cli import paths
 from musegen_cli.data.dataset import read_split
 from musegen_cli.errors import UserError
 from musegen_cli.files import atomic_write
+from musegen_cli.parallel import available_cores, map_chunks
 
 from . import tokens
 
@@ -79,20 +81,41 @@ def _file_key(path: Path) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _split_records(path: Path) -> list[Piece]:
-    """The pieces of a dataset split file (`folder/SPLIT.jsonl`), tokenized once and cached."""
+def _render_chunk(abcs: list[str]) -> list[list[list[int]] | None]:
+    """Compound-word rows of each ABC text (None where it renders to no notes); runs in workers."""
+    return [_rows(_midi_of_abc(abc)) for abc in abcs]
+
+
+def balanced_selection(records: Sequence[Mapping[str, Any]], count: int) -> list[Mapping[str, Any]]:
+    """``count`` records taken in turn from each emotion quadrant (file order within each), so a
+    capped training set still teaches the prior every quadrant; unlabelled records come last."""
+    by_quadrant: dict[str | None, list[Mapping[str, Any]]] = {}
+    for record in records:
+        by_quadrant.setdefault((record.get("labels") or {}).get("quadrant"), []).append(record)
+    queues = [by_quadrant.get(q, []) for q in QUADRANTS] + [by_quadrant.get(None, [])]
+    chosen: list[Mapping[str, Any]] = []
+    for turn in itertools.zip_longest(*queues):
+        chosen.extend(r for r in turn if r is not None)
+    return chosen[:count]
+
+
+def _split_records(path: Path, max_pieces: int | None = None) -> list[Piece]:
+    """The pieces of a dataset split file (`folder/SPLIT.jsonl`), at most ``max_pieces`` of them
+    balanced across quadrants, rendered in worker processes and cached."""
     if not path.is_file():
         return []
+    key = _file_key(path) if max_pieces is None else f"{_file_key(path)}-{max_pieces}"
 
     def make() -> list[dict[str, Any]]:
-        out = []
-        for record in read_split(path.parent, path.stem):
-            rows = _rows(_midi_of_abc(record["abc"]))
-            if rows is not None:
-                out.append({"rows": rows, "quadrant": (record.get("labels") or {}).get("quadrant")})
-        return out
+        records = read_split(path.parent, path.stem)
+        if max_pieces is not None:
+            records = balanced_selection(records, max_pieces)
+        rows = map_chunks(_render_chunk, [r["abc"] for r in records], min(4, available_cores()),
+                          f"tokenizing {path.name}", chunk=8)
+        return [{"rows": r, "quadrant": (record.get("labels") or {}).get("quadrant")}
+                for record, r in zip(records, rows) if r is not None]
 
-    return [Piece(r["rows"], r["quadrant"]) for r in _cached(_file_key(path), make)]
+    return [Piece(r["rows"], r["quadrant"]) for r in _cached(key, make)]
 
 
 def midi_quadrant(midi: bytes) -> str | None:
@@ -138,9 +161,9 @@ def load(data: str, max_pieces: int | None = None) -> Dataset:
         dataset = Dataset(train, valid, f"MIDI folder {path}")
     else:
         folder = dataset_folder(data)
-        train = _split_records(folder / "train.jsonl")
+        train = _split_records(folder / "train.jsonl", max_pieces)
         valid = _split_records(folder / "valid.jsonl")
-        dataset = Dataset(train[:max_pieces] if max_pieces else train, valid, f"dataset {folder}")
+        dataset = Dataset(train, valid, f"dataset {folder}")
     if not dataset.train:
         raise UserError(f"found no usable training pieces in {data} (MIDI files or a dataset with notes)")
     return dataset

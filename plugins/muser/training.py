@@ -62,7 +62,7 @@ class Options:
     emotion_drop: float = 0.1  # prior trained without its emotion this often
     eval_every: int = 250
     eval_pieces: int = 64
-    max_pieces: int | None = None  # use only this many training pieces
+    max_pieces: int | None = None  # use only this many training pieces, taken in turn from each quadrant
     max_minutes: float | None = None  # stop earlier when this much wall time has passed
 
     @classmethod

@@ -41,6 +41,15 @@ def test_a_midi_folder_is_read_as_midi_and_labelled_by_the_analyzer(corpus_midi)
     assert dataset.source.startswith("MIDI folder")
 
 
+def test_capped_training_sets_take_pieces_from_every_quadrant_in_turn(corpus_dataset):
+    records = [{"abc": str(i), "labels": {"quadrant": q}} for i, q in enumerate("Q1 Q1 Q1 Q4 Q4 Q2".split())]
+    records.append({"abc": "unlabelled", "labels": {}})
+    chosen = muser_data.balanced_selection(records, 5)
+    assert [r["abc"] for r in chosen] == ["0", "5", "3", "unlabelled", "1"]
+    capped = muser_data.load(str(corpus_dataset), max_pieces=3)
+    assert len(capped.train) <= 3 and capped.valid == muser_data.load(str(corpus_dataset)).valid
+
+
 def test_options_reject_unknown_and_bad_values():
     with pytest.raises(UserError, match="no training option 'steps'"):
         Options.from_mapping({"steps": 3})

@@ -213,3 +213,17 @@ def test_benchmark_says_it_skipped_without_local_weights(tmp_path, monkeypatch, 
     module = load_benchmark("musicgen")
     assert module.main(["--source", "facebook/musicgen-small"]) == 0
     assert capsys.readouterr().out.startswith("skipped: no local weights for facebook/musicgen-small")
+
+
+def test_benchmark_measures_a_local_model_folder(model_dir, capsys):
+    """The path that runs when weights are present: load, generate, measure every clip."""
+    from tests.benchmarks import load_benchmark
+
+    module = load_benchmark("musicgen")
+    assert module.main(["--source", str(model_dir), "--duration", "0.2", "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{model_dir} on cpu: load ")
+    assert lines[1].split() == ["clip", "artifacts", "tempo", "notes"]
+    rows = [line.split() for line in lines[2:]]
+    assert [row[0] for row in rows] == ["1", "2"]
+    assert all(float(row[1]) >= 0 and int(row[3]) >= 0 for row in rows)

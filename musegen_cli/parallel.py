@@ -1,0 +1,43 @@
+"""Run a function over many small jobs in worker processes, with a progress bar.
+
+Used where one job costs a parse or a render (tenths of a second to seconds each) and there
+are thousands: building a dataset, tokenizing a corpus for muser. Jobs go out in chunks so
+the pickling cost stays small next to the work.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+CHUNK = 32
+
+
+def available_cores() -> int:
+    """Cores this process may run on (the affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def map_chunks(function: Callable[[list], list], jobs: Sequence, workers: int, description: str,
+               chunk: int = CHUNK) -> list:
+    """``function`` over chunks of ``jobs`` in ``workers`` processes (here when 1); flattened, in order.
+
+    ``function`` takes a list of jobs and returns one result per job; it must be importable
+    at module level so worker processes can find it.
+    """
+    from musegen_cli.cli.output import progress
+
+    if not jobs:
+        return []
+    chunks = [list(jobs[i : i + chunk]) for i in range(0, len(jobs), chunk)]
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            done = list(progress(pool.map(function, chunks), total=len(chunks), description=description))
+    else:
+        done = [function(part) for part in progress(chunks, total=len(chunks), description=description)]
+    return list(itertools.chain.from_iterable(done))
