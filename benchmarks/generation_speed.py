@@ -27,6 +27,9 @@ the rows, since other processes may share the CPU):
 * compute bound = matmul rate / FLOPs per character, the rate from ``torch.mm`` at the
   model's layer sizes with 256 rows.
 
+A third figure says how close eager code can come to the bandwidth bound: the speed of the
+weight products alone (``F.linear`` by every matrix, one row at a time, nothing else).
+
 Each row runs in its own process (``--in-process`` runs them here, as ``--quick`` does), so
 peak RSS is that of a process holding only that row's weights: the kernel's peak-RSS mark
 is reset after the model is built and read after the row.
@@ -48,6 +51,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 from musegen_plugins.abc_transformer.model import (  # noqa: E402
     PRESETS,
@@ -207,6 +211,33 @@ def measure_limits(config: ModelConfig, threads: int, reps: int) -> dict:
     return {"read_gbs": read, "matmul_gflops": matmul, "read_mb": numel * 4 / 1e6}
 
 
+def measure_products_only(config: ModelConfig, threads: int, reps: int) -> float:
+    """Characters/s if batch-1 generation did nothing but its weight products: ``F.linear`` of a
+    one-row input with every matrix one patch step and its characters' steps read (a patch of
+    ``patch_size - 1`` characters). No attention, norms, activations, sampling or Python
+    around them: the ceiling for any eager implementation on this CPU."""
+    torch.set_num_threads(threads)
+    model = AbcTransformer(config).eval()
+
+    def matrices(module: torch.nn.Module) -> list[torch.Tensor]:
+        return [m.weight for m in module.modules() if isinstance(m, torch.nn.Linear)]
+
+    patch_weights = matrices(model.patch_decoder)
+    char_weights = matrices(model.char_decoder) + [model.head.weight]
+    inputs = {w.shape[1]: torch.randn(1, w.shape[1]) for w in patch_weights + char_weights}
+    chars = config.patch_size - 1
+
+    def one_patch() -> None:
+        for weight in patch_weights:
+            F.linear(inputs[weight.shape[1]], weight)
+        for _ in range(chars + 1):  # the last step predicts the end of the patch
+            for weight in char_weights:
+                F.linear(inputs[weight.shape[1]], weight)
+
+    with torch.inference_mode():
+        return _best_rate(chars, one_patch, reps)
+
+
 def pick_threads(config: dict, seed: int, seconds: float) -> tuple[int, dict[int, float]]:
     """Fastest thread count for batch 1 with the fp32 cache (64-patch context)."""
     options = sorted({1, os.cpu_count() or 1})
@@ -278,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
                     spec = RowSpec(asdict(config), context, batch, path, threads, args.seconds, args.seed)
                     results.append((spec, run(spec)))
     limits.append(measure_limits(config, threads, reps))
+    products_only = measure_products_only(config, threads, reps)
     read = max(m["read_gbs"] for m in limits)
     matmul = max(m["matmul_gflops"] for m in limits)
 
@@ -303,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - begun
 
     if args.json:
-        print(json.dumps({"config": asdict(config), "threads": threads, "limits": limits, "rows": [
+        print(json.dumps({"config": asdict(config), "threads": threads, "limits": limits,
+                          "products_only_chars_per_s": products_only, "rows": [
             {k: v for k, v in row.items() if k != "texts"} for row in rows]}, indent=2))
         return 0
     cost64 = estimate_costs(config, args.contexts[0])
@@ -338,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
         f"bandwidth bound {read * 1e9 / cost64.weight_bytes_per_char:,.0f} chars/s, "
         f"compute bound {matmul * 1e9 / cost64.flops_per_char:,.0f} chars/s. Bandwidth bound at batch B = "
         "B x read rate / (weight bytes + B x KV-cache bytes) per character; compute bound = matmul rate / FLOPs.")
+    bound64 = read * 1e9 / estimate_costs(config, args.contexts[0], chars_per_patch=config.patch_size - 1).weight_bytes_per_char
+    console.print(
+        f"Weight products alone (F.linear of one row by every matrix a patch and its characters read, nothing "
+        f"else): {products_only:,.0f} chars/s = {100 * products_only / bound64:.0f}% of the fp32 bandwidth bound "
+        "at batch 1; no eager batch-1 path can be faster than this.")
     same = [row["same_text"] for row in rows if "same_text" in row]
     if same:
         console.print("cache fp32 and no-cache wrote the same text: " + ("yes" if all(same) else "NO"))

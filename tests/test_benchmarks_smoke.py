@@ -15,6 +15,7 @@ def test_generation_speed_quick(capsys):
     assert {(r["batch"], r["path"]) for r in rows} == {(b, p) for b in (1, 2) for p in bench.PATHS}
     assert all(r["chars"] > 0 and r["chars_per_s"] > 0 and r["peak_rss_mb"] > 0 for r in rows)
     assert all(r["same_text"] for r in rows if r["path"] == "fp32")
+    assert report["products_only_chars_per_s"] > 0
 
 
 def test_generation_speed_prompt_fills_exact_patches():

@@ -110,8 +110,12 @@ class KVCache:
         if steps > 1:  # prefill: every row starts empty and writes positions 0..T-1
             self.k[layer, :, :, :steps], self.v[layer, :, :, :steps] = k, v
             return k, v
-        self.k[layer][self.rows, :, self.lengths] = k[:, :, 0]
-        self.v[layer][self.rows, :, self.lengths] = v[:, :, 0]
+        if self.ragged:
+            self.k[layer][self.rows, :, self.lengths] = k[:, :, 0]
+            self.v[layer][self.rows, :, self.lengths] = v[:, :, 0]
+        else:  # every row writes the same position: a plain slice copy, no scatter
+            self.k[layer, :, :, self.longest : self.longest + 1] = k
+            self.v[layer, :, :, self.longest : self.longest + 1] = v
         return self.k[layer, :, :, : self.longest + 1], self.v[layer, :, :, : self.longest + 1]
 
     def step_mask(self) -> Tensor | None:
@@ -188,8 +192,10 @@ class Decoder(nn.Module):
             if cache is not None and cache.longest:
                 raise ValueError("a multi-position step needs an empty cache")
             positions, mask = torch.arange(steps, device=x.device), None
-        else:
+        elif cache.ragged:
             positions, mask = cache.lengths[:, None], cache.step_mask()
+        else:
+            positions, mask = torch.tensor([cache.longest], device=x.device), None
         x = self.drop(x + self.positions(positions))
         for layer, block in enumerate(self.blocks):
             x = block(x, cache, layer, mask)
