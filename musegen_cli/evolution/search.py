@@ -37,7 +37,10 @@ class SearchSettings:
 
     population: int = 8
     generations: int = 5
-    stdev: float = 0.5  # CMA-ES and SNES initial spread, GA mutation spread (in genome units)
+    #: CMA-ES and SNES initial spread, GA mutation spread, in genome units. None: a quarter of
+    #: the genome's range, so a first population stays mostly inside the bounds instead of
+    #: piling up, clamped, on their corners.
+    stdev: float | None = None
     tournament: int = 3
     crossover_rate: float = 0.9
     eta: float = 10.0  # simulated binary crossover's distribution index
@@ -50,6 +53,8 @@ class SearchSettings:
             raise UserError(f"the population needs at least 2 candidates, not {self.population}")
         if self.generations < 1:
             raise UserError(f"generations must be at least 1, not {self.generations}")
+        if self.stdev is not None and self.stdev <= 0:
+            raise UserError(f"stdev must be positive, not {self.stdev}")
 
 
 def make_problem(genome: Any, generate: Generate, fitness: Fitness, seed: int,
@@ -105,9 +110,13 @@ class RandomSearch:
 
 
 def make_searcher(name: str, problem: Any, settings: SearchSettings) -> Any:
-    """One of `SEARCHERS` over ``problem``."""
+    """One of `SEARCHERS` over ``problem``. CMA-ES and SNES start at the middle of the
+    genome's bounds (for steering directions: the unsteered model)."""
     if name == "random":
         return RandomSearch(problem, settings.population)
+    low, high = problem.initial_lower_bounds, problem.initial_upper_bounds
+    stdev = settings.stdev if settings.stdev is not None else float((high - low).mean()) / 4
+    center = ((low + high) / 2).expand(problem.solution_length).clone()
     if name == "ga":
         from evotorch.algorithms import GeneticAlgorithm
         from evotorch.operators import GaussianMutation, SimulatedBinaryCrossOver
@@ -117,7 +126,7 @@ def make_searcher(name: str, problem: Any, settings: SearchSettings) -> Any:
             operators=[
                 SimulatedBinaryCrossOver(problem, tournament_size=settings.tournament,
                                          cross_over_rate=settings.crossover_rate, eta=settings.eta),
-                GaussianMutation(problem, stdev=settings.stdev, mutation_probability=settings.mutation_probability),
+                GaussianMutation(problem, stdev=stdev, mutation_probability=settings.mutation_probability),
             ],
             popsize=settings.population,
             elitist=settings.elitist,
@@ -126,11 +135,11 @@ def make_searcher(name: str, problem: Any, settings: SearchSettings) -> Any:
     if name == "cmaes":
         from evotorch.algorithms import CMAES
 
-        return CMAES(problem, stdev_init=settings.stdev, popsize=settings.population)
+        return CMAES(problem, stdev_init=stdev, popsize=settings.population, center_init=center)
     if name == "snes":
         from evotorch.algorithms import SNES
 
-        return SNES(problem, stdev_init=settings.stdev, popsize=settings.population)
+        return SNES(problem, stdev_init=stdev, popsize=settings.population, center_init=center)
     raise UserError(f"unknown searcher {name!r}; choose one of {', '.join(SEARCHERS)}")
 
 
