@@ -2,7 +2,8 @@
 
     python benchmarks/dpo_gain.py [--model default|PATH] [--scorer PATH] [--samples 16]
         [--emotion-iterations 3] [--reference-iterations 2] [--reference corpus:bach]
-        [--bars 16] [--lr 1e-5] [--seed 0] [--device auto] [--work DIR] [--json]
+        [--bars 16] [--lr 1e-5] [--epochs 1] [--eval-samples 16] [--seed 0] [--device auto]
+        [--work DIR] [--json]
 
 Two runs of the real `musegen dpo` loop (`musegen_cli.alignment.loop`) from the same model:
 
@@ -13,9 +14,10 @@ Two runs of the real `musegen dpo` loop (`musegen_cli.alignment.loop`) from the 
    collection the model did not train on (the default model trained on folk tunes only, so
    Bach chorales are held out): mean reference score (cosine to the set's centroid) per model.
 
-Each row measures `--samples` pieces per condition set sampled from that model (the last row is
-the last model's own samples). Goal: the reward rises every iteration and validity does not
-fall. Runs are kept in `--work` (default: a temporary folder) and resume if run again there.
+Each iteration builds its pairs from `--samples` pieces per condition set. Then every model
+(start, iter-1, ...) is measured again on one common set of seeds, `--eval-samples` pieces per
+condition set, so differences between rows are the models' and not the sampling's. Goal: on
+those seeds the reward rises every iteration and validity does not fall. Runs are kept in `--work` (default: a temporary folder) and resume if run again there.
 """
 
 from __future__ import annotations
@@ -35,13 +37,15 @@ from rich.table import Table  # noqa: E402
 from musegen_cli.errors import UserError  # noqa: E402
 
 console = Console(stderr=True)
+#: Every model is measured again on seeds no iteration sampled with: the same for all models.
+EVAL_SEED_OFFSET = 424_242
 
 
 def run_one(name: str, args: argparse.Namespace, reward: dict[str, float], conditions: list[dict[str, str]],
             iterations: int, work: Path) -> list[dict[str, Any]]:
     """One dpo run; its rows, start model first, last model last."""
     from musegen_cli.alignment.dpo import DpoOptions
-    from musegen_cli.alignment.loop import DpoRun, RunSettings, prepare_output
+    from musegen_cli.alignment.loop import DpoRun, RunSettings, iteration_dir, prepare_output
     from musegen_cli.alignment.rewards import build_reward
     from musegen_cli.cli.dpo import load_reference_music
     from musegen_cli.device import resolve_device
@@ -55,15 +59,28 @@ def run_one(name: str, args: argparse.Namespace, reward: dict[str, float], condi
     scorer = load_scorer(args.scorer)
     reference = load_reference_music(args.reference, scorer)[0] if "reference" in reward else None
     settings = RunSettings(model=str(info.path.resolve()), family=family.name, reward=reward, conditions=conditions,
-                           iterations=iterations, samples=args.samples, dpo=DpoOptions(lr=args.lr), seed=args.seed,
+                           iterations=iterations, samples=args.samples, dpo=DpoOptions(lr=args.lr, epochs=args.epochs), seed=args.seed,
                            max_bars=args.bars, reference=args.reference if reference is not None else None,
                            scorer=args.scorer)
     out = work / name
     prepare_output(out, settings, resume=True)
-    report = DpoRun(out, settings, family, build_reward(reward, conditions, scorer=scorer, reference=reference),
-                    resolve_device(args.device),
-                    on_row=lambda row: console.print(f"{name}: model {row['sampled_from']} measured")).run()
-    return report["rows"] + [report["final"]]
+    device = resolve_device(args.device)
+    run = DpoRun(out, settings, family, build_reward(reward, conditions, scorer=scorer, reference=reference), device,
+                 on_row=lambda row: console.print(f"{name}: model {row['sampled_from']} measured"))
+    report = run.run()
+    rows = report["rows"] + [report["final"]]
+    for row in rows:  # every model again, on the same seeds
+        number = int(row["sampled_from"].removeprefix("iter-")) if row["sampled_from"] != "start" else 0
+        model = family.sampler.load(iteration_dir(out, number) if number else info.path, device)
+        row["common"] = run.measure(model, args.seed + EVAL_SEED_OFFSET, args.eval_samples)
+        console.print(f"{name}: model {row['sampled_from']} measured on the common seeds")
+    return rows
+
+
+def rises(rows: list[dict[str, Any]]) -> bool:
+    """The goal: on the common seeds, the reward rises at every iteration and validity never falls."""
+    common = [row["common"] for row in rows]
+    return all(b["mean_reward"] > a["mean_reward"] and b["valid"] >= a["valid"] for a, b in zip(common, common[1:]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference", default="corpus:bach", help="held-out collection for the reference reward")
     parser.add_argument("--bars", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-5)
+    parser.add_argument("--epochs", type=int, default=1, help="passes over each iteration's pairs")
+    parser.add_argument("--eval-samples", type=int, default=16,
+                        help="pieces per condition set when every model is measured on the common seeds")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--work", type=Path, default=None, help="folder for the runs (default: temporary)")
@@ -98,17 +118,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"settings": {k: str(v) for k, v in vars(args).items()}, "runs": rows}, indent=2))
         return 0
-    table = Table("run", "model", "mean reward", "emotion acc", "valid", "distinct", "pairs", "loss",
-                  title="dpo gain per iteration")
+    table = Table("run", "model", "pairs", "loss", "mean reward", "emotion acc", "valid", "distinct",
+                  title="dpo gain per iteration: each model measured on the same seeds "
+                        f"({args.eval_samples} pieces per condition set)")
     for name, run_rows in rows.items():
         for row in run_rows:
-            def fmt(key: str, spec: str = ".3f") -> str:
-                value = row.get(key)
+            def fmt(values: dict[str, Any], key: str, spec: str = ".3f") -> str:
+                value = values.get(key)
                 return "-" if value is None else format(value, spec) if isinstance(value, float) else str(value)
 
-            table.add_row(name, row["sampled_from"], fmt("mean_reward"), fmt("emotion_accuracy", ".0%"),
-                          fmt("valid", ".0%"), fmt("distinct", ".0%"), fmt("pairs"), fmt("loss"))
+            common = row["common"]
+            table.add_row(name, row["sampled_from"], fmt(row, "pairs"), fmt(row, "loss"), fmt(common, "mean_reward"),
+                          fmt(common, "emotion_accuracy", ".0%"), fmt(common, "valid", ".0%"),
+                          fmt(common, "distinct", ".0%"))
+        table.add_section()
     Console().print(table)
+    for name, run_rows in rows.items():
+        Console().print(f"{name}: reward rises every iteration and validity does not fall: "
+                        + ("yes" if rises(run_rows) else "no"))
     return 0
 
 

@@ -160,11 +160,17 @@ class DpoRun:
     progress: Progress = _quiet
     on_row: Callable[[dict[str, Any]], None] = lambda row: None
 
-    def _preferences(self, model: Any, seed: int) -> PreferenceSet:
+    def _preferences(self, model: Any, seed: int, samples: int | None = None) -> PreferenceSet:
         s = self.settings
-        return build_preference_set(model, s.conditions, s.samples, seed, self.reward, top=s.top, bottom=s.bottom,
-                                    copies=self.copies, copy_threshold=s.copy_threshold, sampling=s.sampling,
-                                    max_bars=s.max_bars, progress=self.progress)
+        return build_preference_set(model, s.conditions, samples or s.samples, seed, self.reward, top=s.top,
+                                    bottom=s.bottom, copies=self.copies, copy_threshold=s.copy_threshold,
+                                    sampling=s.sampling, max_bars=s.max_bars, progress=self.progress)
+
+    def measure(self, model: Any, seed: int, samples: int | None = None) -> dict[str, Any]:
+        """`sample_stats` of ``samples`` pieces per condition set (default: the run's) drawn
+        from ``model`` with ``seed``. Measuring several models with one seed compares them on
+        common random numbers, so the differences are the models'."""
+        return sample_stats(self._preferences(model, seed, samples).samples)
 
     def run(self) -> dict[str, Any]:
         """Finish the run's iterations (skipping saved ones) and measure the last model."""
@@ -226,8 +232,8 @@ class DpoRun:
             saved = json.loads(path.read_text(encoding="utf-8"))
             if saved.get("sampled_from") == model:
                 return saved
-        preferences = self._preferences(policy, self.settings.seed + ITERATION_SEED_STRIDE)
-        row = {"iteration": "final", "sampled_from": model, **sample_stats(preferences.samples)}
+        row = {"iteration": "final", "sampled_from": model,
+               **self.measure(policy, self.settings.seed + ITERATION_SEED_STRIDE)}
         atomic_write(path, json.dumps(row, indent=2) + "\n")
         return row
 

@@ -17,12 +17,16 @@ def test_dpo_gain_tiny(tmp_path, monkeypatch, capsys, scorer_dir):
     (music / "a.abc").write_text(canned.POOL[2])
     bench = load_benchmark("dpo_gain")
     argv = ["--model", str(start), "--scorer", str(scorer_dir), "--samples", "4", "--emotion-iterations", "1",
-            "--reference-iterations", "1", "--reference", str(music), "--lr", "1e-3", "--device", "cpu",
+            "--reference-iterations", "1", "--reference", str(music), "--lr", "1e-3", "--eval-samples", "3", "--device", "cpu",
             "--work", str(tmp_path / "work"), "--json"]
     assert bench.main(argv) == 0
     runs = json.loads(capsys.readouterr().out)["runs"]
     assert [r["sampled_from"] for r in runs["emotion"]] == ["start", "iter-1"]
     assert [r["sampled_from"] for r in runs["reference"]] == ["start", "iter-1"]
     assert all(r["mean_reward"] is not None for rows in runs.values() for r in rows)
+    # every model measured again on the common seeds: eval-samples pieces per condition set
+    assert [r["common"]["samples"] for r in runs["emotion"]] == [12, 12]
+    assert [r["common"]["samples"] for r in runs["reference"]] == [3, 3]
     assert bench.main(argv[:-1]) == 0  # resumes the finished runs and prints the table
-    assert "dpo gain per iteration" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "dpo gain per iteration" in printed and "emotion: reward rises every iteration" in printed
