@@ -50,6 +50,13 @@ def test_capped_training_sets_take_pieces_from_every_quadrant_in_turn(corpus_dat
     assert len(capped.train) <= 3 and capped.valid == muser_data.load(str(corpus_dataset)).valid
 
 
+def test_long_pieces_are_cut_to_their_opening_lines():
+    abc = "X:1\nM:4/4\nK:C\n" + "CDEF GABc|\n" * 100
+    assert muser_data.opening(abc, limit=10_000) == abc
+    cut = muser_data.opening(abc, limit=60)
+    assert abc.startswith(cut) and cut.endswith("|\n") and len(cut) <= 60
+
+
 def test_options_reject_unknown_and_bad_values():
     with pytest.raises(UserError, match="no training option 'steps'"):
         Options.from_mapping({"steps": 3})
