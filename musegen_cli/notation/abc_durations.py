@@ -34,8 +34,11 @@ def _length(text: str, pos: int) -> tuple[Fraction | None, int]:
     return value, match.end()
 
 
-def segment_length(text: str) -> Fraction | None:
-    """Total duration (in units of L:) of a bar fragment, or None if it holds anything unknown."""
+def segment_length(text: str, whole_bar: bool = False) -> Fraction | None:
+    """Total duration (in units of L:) of a bar fragment, or None if it holds anything unknown.
+
+    With ``whole_bar``, a tuplet the fragment leaves unfinished (`(3e |`) also makes it
+    unreadable: music21 carries the tuplet on into the next bar's notes."""
     total = Fraction(0)
     pos = 0
     tuplet_left, tuplet_factor = 0, Fraction(1)
@@ -91,7 +94,7 @@ def segment_length(text: str) -> Fraction | None:
             broken = None
         total += value
         last = value
-    return total
+    return None if whole_bar and tuplet_left else total
 
 
 def meter_units(meter: str, unit: str) -> Fraction | None:

@@ -57,7 +57,7 @@ class BarCheck:
             return 0
         expected = self._expected(unit)
         body = self._music(unit)
-        length = segment_length(body) if body else None
+        length = segment_length(body, whole_bar=bool(_BAR_END.search(unit))) if body else None
         if expected is None or body is None:
             return 0
         if length is None:

@@ -43,6 +43,7 @@ _MAJOR_LIKE = {"major", "lydian", "mixolydian"}
 _MINOR_LIKE = {"minor", "dorian", "phrygian", "locrian"}
 _FIELD = re.compile(r"[A-Za-z+]:(?!\|)")
 _DEFAULT_KEY = {"major": "C", "minor": "Am"}
+_UNIT = re.compile(r"1/(1|2|4|8|16|32|64)")
 
 
 def with_template(conditions: Mapping[str, str]) -> dict[str, str]:
@@ -82,7 +83,8 @@ def apply(header: str, plan: HeaderPlan, rng: random.Random) -> str:
     """The model's header (its lines before the music) rewritten to follow ``plan``.
 
     Lines after the first `K:` line are dropped: the model writes the music again under
-    the planned header. A header without `K:` gets one (C or A minor)."""
+    the planned header. A header without `K:` gets one (C or A minor); an unreadable meter
+    or unit length is mended (`readable_field`)."""
     lines, key_line = [], None
     for line in header.split("\n"):
         if not line or not (_FIELD.match(line) or line.startswith("%")):
@@ -92,12 +94,27 @@ def apply(header: str, plan: HeaderPlan, rng: random.Random) -> str:
             break
         if plan.tempo is not None and line.startswith("Q:"):
             continue  # replaced by the planned tempo
-        lines.append(line)
+        repaired = readable_field(line)
+        if repaired:
+            lines.append(repaired)
     meter = next((line[2:].strip() for line in lines if line.startswith("M:")), None)
     if plan.tempo is not None:
         lines.append(tempo_line(plan.tempo, meter, rng))
     lines.append(key_with_mode(key_line[2:] if key_line else "", plan.mode))
     return "\n".join(lines) + "\n"
+
+
+def readable_field(line: str) -> str | None:
+    """A header line as the model wrote it, unless it is a meter or unit length no reader can
+    take (`M:,/4`, `L:1/16|`; music21 fails on the whole tune): an unreadable `M:` becomes
+    4/4, the commonest meter (not dropped: a tune without one would pass any bar check), and
+    an unreadable `L:` is dropped, so the standard default for the meter applies."""
+    name, value = line[:2], line[2:].strip()
+    if name == "M:" and value.lower() != "none" and meter_value(value) is None:
+        return "M:4/4"
+    if name == "L:" and not _UNIT.fullmatch(value):
+        return None
+    return line
 
 
 def key_with_mode(value: str, mode: str | None) -> str:

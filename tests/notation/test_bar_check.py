@@ -71,3 +71,13 @@ def test_misfit_ranks_unreadable_bars_below_miscounted_ones():
     for unit in ("M:4/4\n", "L:1/8\n", "K:C\n", "c8|"):
         check.add(unit)
     assert check.misfit("c8|") == 0 and check.misfit("c4|") == 1 and check.misfit("A//2 c6|") == 2
+
+
+def test_a_bar_that_leaves_a_tuplet_unfinished_cannot_be_read():
+    """music21 would time the next bar's first notes as the tuplet's rest."""
+    check = BarCheck(strict=True)
+    for line in ("X:1\n", "M:C|\n", "L:1/8\n", "K:Am\n"):
+        check.add(line)
+    assert check.misfit("D>D (3zgf g2 (3e) |") == 2
+    assert check.misfit("D>D (3zgf g2 (3e") == 0  # the bar may still finish it in the next patch
+    assert check.misfit("D>D (3zgf g2 (3efg |") == 0

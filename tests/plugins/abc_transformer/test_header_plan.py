@@ -105,3 +105,21 @@ def test_generated_pieces_carry_the_planned_key_and_tempo(cli_model, quadrant, m
     raw.use_template = False
     unplanned = raw.generate(GenerateRequest(conditions={"emotion": quadrant}, count=3, seed=5, max_bars=2))
     assert unplanned != pieces
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("M:6/8", "M:6/8"), ("M:C|", "M:C|"), ("M:none", "M:none"), ("M:,/4", "M:4/4"), ("M:2/4|", "M:4/4"),
+     ("L:1/16", "L:1/16"), ("L:1/16|", None), ("L:3/8", None), ("T:Air", "T:Air")],
+)
+def test_meters_and_unit_lengths_no_reader_can_take_are_mended(line, expected):
+    assert plan.readable_field(line) == expected
+
+
+def test_a_planned_header_with_a_broken_unit_length_parses():
+    header = plan.apply("X:1\nM:2/4\nL:1/16|\nK:G\n", plan.HeaderPlan(mode="major", tempo="fast"), random.Random(0))
+    assert "L:" not in header and header.startswith("X:1\nM:2/4\nQ:")
+    from musegen_cli.analysis.features import analyze_abc
+
+    assert analyze_abc(header + "GABc dcBA|\n").parses
+    assert not analyze_abc("X:1\nM:2/4\nL:1/16|\nK:G\nGABc dcBA|\n").parses  # as the model wrote it
