@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
 
     model = load(Path(args.model))
-    dataset = muser_data.load(args.data)
+    dataset = muser_data.held_out(args.data)
     pieces = (dataset.valid or dataset.train)[: args.pieces]
     windows = first_windows(pieces, model.config.max_events - 1)
     report = {

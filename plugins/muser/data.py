@@ -180,6 +180,22 @@ def load(data: str, max_pieces: int | None = None) -> Dataset:
     return dataset
 
 
+def held_out(data: str) -> Dataset:
+    """The validation pieces of ``--data`` only, for measuring a model: a dataset's valid split
+    (its training split is not tokenized), or the validation share of a MIDI folder; falls back
+    to ``load`` (training pieces) when there are none."""
+    from musegen_cli.data.resolve import dataset_folder, is_dataset
+
+    path = Path(data).expanduser()
+    if path.is_dir() and not is_dataset(path) and midi_files(path):
+        valid = [p for f in midi_files(path) if _is_valid_split(f) and (p := _midi_piece(f)) is not None]
+        source = f"MIDI folder {path}"
+    else:
+        folder = dataset_folder(data)
+        valid, source = _split_records(folder / "valid.jsonl"), f"dataset {folder}"
+    return Dataset([], valid, source) if valid else load(data)
+
+
 def quadrant_counts(pieces: Iterable[Piece]) -> Mapping[str, int]:
     counts = {q: 0 for q in QUADRANTS}
     for piece in pieces:

@@ -57,6 +57,19 @@ def test_long_pieces_are_cut_to_their_opening_lines():
     assert abc.startswith(cut) and cut.endswith("|\n") and len(cut) <= 60
 
 
+def test_held_out_pieces_are_the_validation_split_alone(corpus_dataset, tmp_path):
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(corpus_dataset, copy)
+    lines = (copy / "train.jsonl").read_text().splitlines(keepends=True)
+    (copy / "valid.jsonl").write_text("".join(lines[:3]))
+    held = muser_data.held_out(str(copy))
+    assert held.train == [] and 0 < len(held.valid) <= 3
+    (copy / "valid.jsonl").write_text("")  # no validation pieces: the training pieces stand in
+    assert muser_data.held_out(str(copy)).train == muser_data.load(str(copy)).train
+
+
 def test_options_reject_unknown_and_bad_values():
     with pytest.raises(UserError, match="no training option 'steps'"):
         Options.from_mapping({"steps": 3})
