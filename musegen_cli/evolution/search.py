@@ -37,9 +37,10 @@ class SearchSettings:
 
     population: int = 8
     generations: int = 5
-    #: CMA-ES and SNES initial spread, GA mutation spread, in genome units. None: a quarter of
-    #: the genome's range, so a first population stays mostly inside the bounds instead of
-    #: piling up, clamped, on their corners.
+    #: CMA-ES and SNES initial spread, GA mutation spread, in genome units. None: for CMA-ES
+    #: and SNES a quarter of the genome's range (their step size adapts; a first population
+    #: stays mostly inside the bounds instead of piling up, clamped, on the corners); for the
+    #: GA's mutation half the range, as its selection keeps the best while mutation explores.
     stdev: float | None = None
     tournament: int = 3
     crossover_rate: float = 0.9
@@ -115,7 +116,8 @@ def make_searcher(name: str, problem: Any, settings: SearchSettings) -> Any:
     if name == "random":
         return RandomSearch(problem, settings.population)
     low, high = problem.initial_lower_bounds, problem.initial_upper_bounds
-    stdev = settings.stdev if settings.stdev is not None else float((high - low).mean()) / 4
+    width = float((high - low).mean())
+    stdev = settings.stdev if settings.stdev is not None else width / (2 if name == "ga" else 4)
     center = ((low + high) / 2).expand(problem.solution_length).clone()
     if name == "ga":
         from evotorch.algorithms import GeneticAlgorithm
@@ -161,7 +163,8 @@ class SearchResult:
 def run_search(searcher: Any, problem: Any, generations: int,
                on_generation: Callable[[GenerationSummary], None] | None = None, keep: int = 5) -> SearchResult:
     """Step the searcher; after each step, summarise the population it evaluated, and keep
-    the best distinct genomes seen. Evaluations are counted in this process (a GA's first
+    the best distinct genomes seen (valid music before invalid, when evaluated in-process,
+    so the winners written out are music even where the penalty left an invalid one ahead). Evaluations are counted in this process (a GA's first
     step evaluates its initial population and its first children); with Ray workers, as
     population size x generations."""
     summaries: list[GenerationSummary] = []
@@ -180,5 +183,8 @@ def run_search(searcher: Any, problem: Any, generations: int,
         summaries.append(summary)
         if on_generation is not None:
             on_generation(summary)
-    ranked = sorted(seen.items(), key=lambda item: item[1], reverse=True)[:keep]
-    return SearchResult(summaries, [(fitness, list(values)) for values, fitness in ranked])
+    ranked = sorted(seen.items(), key=lambda item: item[1], reverse=True)
+    if problem.history:  # in-process, candidates know whether they are valid music: those come first
+        acceptable = {tuple(round(v, 6) for v in c.genome): c.acceptable for c in problem.history}
+        ranked.sort(key=lambda item: not acceptable.get(item[0], True))  # stable: by fitness within each
+    return SearchResult(summaries, [(fitness, list(values)) for values, fitness in ranked[:keep]])

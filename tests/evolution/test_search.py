@@ -68,3 +68,28 @@ def test_the_synthetic_listener_rates_on_a_1_to_5_scale():
     assert listener.rating_of(torch.tensor([1.0, 0.0])) == 5.0
     assert listener.rating_of(torch.tensor([0.0, 1.0])) == 1.0
     assert listener.rating_of(torch.tensor([0.5, 0.5])) == pytest.approx(3.0)
+
+
+def broken_when_high(controls, seed):
+    """All high c (what the listener likes) but with a short last bar, invalid music, when
+    the strength is above 1; below it, valid tunes with at most three high c a bar."""
+    strength = controls.steering[0].strength if controls.steering else 0.0
+    if strength > 1.0:
+        return "X:1\nM:4/4\nL:1/8\nK:C\n" + "cccccccc|" * 7 + "ccc|\n"
+    high = max(0, min(3, 2 + round(strength)))
+    return "X:1\nM:4/4\nL:1/8\nK:C\n" + "|".join(["c" * high + "C" * (8 - high)] * 8) + "|\n"
+
+
+def test_winners_are_valid_music_first_even_when_an_invalid_piece_scored_higher():
+    genome = DirectionGenome([_directions("height")], bound=3.0)
+    listener_point = torch.nn.functional.normalize(torch.tensor([1.0, 0.0, 0.0]), dim=0)
+    fitness = Fitness("listener", CountingScorer(), point=listener_point, penalty=0.1)
+    torch.manual_seed(0)
+    problem = make_problem(genome, broken_when_high, fitness, seed=1)
+    result = run_search(make_searcher("random", problem, SearchSettings(population=12, generations=2)), problem, 2)
+    valid = {tuple(round(v, 6) for v in c.genome): c.acceptable for c in problem.history}
+    assert not all(valid.values()) and any(valid.values())  # both kinds were tried
+    flags = [valid[tuple(round(v, 6) for v in genome_values)] for _, genome_values in result.best]
+    assert flags == sorted(flags, reverse=True)  # every valid winner ranks before every invalid one
+    by_fitness = max(problem.history, key=lambda c: c.fitness)
+    assert not by_fitness.acceptable and result.best[0][0] < by_fitness.fitness  # the penalty alone left it ahead
