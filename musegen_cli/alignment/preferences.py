@@ -1,7 +1,9 @@
 """One iteration's preference set: sample, score, exclude, rank, pair.
 
 For each condition set, `per_set` pieces are sampled in one seeded batch and scored by the
-reward. A piece may be *chosen* only when it parses and has notes, its voices agree (same
+reward. A piece may be *chosen* only when it parses, has notes and no bar off the meter
+(valid music, `generation.is_valid`: otherwise DPO teaches whatever the reward likes,
+broken bars included), its voices agree (same
 number of bars, bar for bar the same length: NotaGen's duration-alignment rule for
 multi-voice ABC), and it copies no reference or training piece (`scoring.similarity`, at
 or above `copy_threshold`). Within each condition set:
@@ -132,6 +134,8 @@ def exclusion(abc: str, features: PieceFeatures, copies: SimilarityIndex | None,
         return "does not parse"
     if not features.notes:
         return "no notes"
+    if features.bars_off_meter:
+        return f"{features.bars_off_meter} bar(s) off the meter"
     if not voices_agree(abc):
         return "voices disagree in bar count or bar length"
     if copies is not None and len(copies):

@@ -24,6 +24,8 @@ def test_exclusion_reasons():
     assert exclusion(POOL[2], check(POOL[2]), index, 0.9).startswith("copies train-7")
     assert exclusion(POOL[2], check(POOL[2]), index, 1.01) is None  # threshold above any similarity
     assert exclusion(POOL[0], check(POOL[0]), index, 0.9) is None
+    off = "X:1\nM:4/4\nL:1/8\nK:C\nCDEF GABc|cBAG F|EDC2 z4|]\n"  # the second bar is short
+    assert exclusion(off, check(off), None, 0.9) == "1 bar(s) off the meter"
 
 
 def _samples(rewards, excluded=(), group=0):
