@@ -14,7 +14,8 @@ Two runs of the real `musegen dpo` loop (`musegen_cli.alignment.loop`) from the 
    collection the model did not train on (the default model trained on folk tunes only, so
    Bach chorales are held out): mean reference score (cosine to the set's centroid) per model.
 
-Each iteration builds its pairs from `--samples` pieces per condition set. Then every model
+Each iteration builds its pairs from `--samples` pieces per condition set (the reference
+run, with one condition set, takes four times as many: as many pieces as the four emotions). Then every model
 (start, iter-1, ...) is measured again on one common set of seeds, `--eval-samples` pieces per
 condition set, so differences between rows are the models' and not the sampling's. Goal: on
 those seeds the reward rises every iteration and validity does not fall. Runs are kept in `--work` (default: a temporary folder) and resume if run again there.
@@ -42,7 +43,7 @@ EVAL_SEED_OFFSET = 424_242
 
 
 def run_one(name: str, args: argparse.Namespace, reward: dict[str, float], conditions: list[dict[str, str]],
-            iterations: int, work: Path) -> list[dict[str, Any]]:
+            iterations: int, work: Path, scale: int = 1) -> list[dict[str, Any]]:
     """One dpo run; its rows, start model first, last model last."""
     from musegen_cli.alignment.dpo import DpoOptions
     from musegen_cli.alignment.loop import DpoRun, RunSettings, iteration_dir, prepare_output
@@ -59,7 +60,8 @@ def run_one(name: str, args: argparse.Namespace, reward: dict[str, float], condi
     scorer = load_scorer(args.scorer)
     reference = load_reference_music(args.reference, scorer)[0] if "reference" in reward else None
     settings = RunSettings(model=str(info.path.resolve()), family=family.name, reward=reward, conditions=conditions,
-                           iterations=iterations, samples=args.samples, dpo=DpoOptions(lr=args.lr, epochs=args.epochs), seed=args.seed,
+                           iterations=iterations, samples=args.samples * scale,
+                           dpo=DpoOptions(lr=args.lr, epochs=args.epochs), seed=args.seed,
                            max_bars=args.bars, reference=args.reference if reference is not None else None,
                            scorer=args.scorer)
     out = work / name
@@ -72,7 +74,7 @@ def run_one(name: str, args: argparse.Namespace, reward: dict[str, float], condi
     for row in rows:  # every model again, on the same seeds
         number = int(row["sampled_from"].removeprefix("iter-")) if row["sampled_from"] != "start" else 0
         model = family.sampler.load(iteration_dir(out, number) if number else info.path, device)
-        row["common"] = run.measure(model, args.seed + EVAL_SEED_OFFSET, args.eval_samples)
+        row["common"] = run.measure(model, args.seed + EVAL_SEED_OFFSET, args.eval_samples * scale)
         console.print(f"{name}: model {row['sampled_from']} measured on the common seeds")
     return rows
 
@@ -111,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                                           args.emotion_iterations, work)
             if args.reference_iterations > 0:
                 rows["reference"] = run_one("reference", args, {"reference": 1.0}, [{}],
-                                            args.reference_iterations, work)
+                                            args.reference_iterations, work, scale=4)
     except UserError as exc:
         console.print(f"dpo_gain: error: {exc}")
         return 2
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     table = Table("run", "model", "pairs", "loss", "mean reward", "emotion acc", "valid", "distinct",
                   title="dpo gain per iteration: each model measured on the same seeds "
-                        f"({args.eval_samples} pieces per condition set)")
+                        f"({args.eval_samples} pieces per emotion, {4 * args.eval_samples} for the reference)")
     for name, run_rows in rows.items():
         for row in run_rows:
             def fmt(values: dict[str, Any], key: str, spec: str = ".3f") -> str:

@@ -26,7 +26,7 @@ def test_dpo_gain_tiny(tmp_path, monkeypatch, capsys, scorer_dir):
     assert all(r["mean_reward"] is not None for rows in runs.values() for r in rows)
     # every model measured again on the common seeds: eval-samples pieces per condition set
     assert [r["common"]["samples"] for r in runs["emotion"]] == [12, 12]
-    assert [r["common"]["samples"] for r in runs["reference"]] == [3, 3]
+    assert [r["common"]["samples"] for r in runs["reference"]] == [12, 12]  # one set, four times the pieces
     assert bench.main(argv[:-1]) == 0  # resumes the finished runs and prints the table
     printed = capsys.readouterr().out
     assert "dpo gain per iteration" in printed and "emotion: reward rises every iteration" in printed
