@@ -1,7 +1,8 @@
 """How subcommands talk to people and scripts.
 
 Results go to stdout (so pipelines work); messages, tables meant for people and progress bars
-go to stderr. Progress bars are shown only when stderr is a terminal, so logs and CI stay clean.
+go to stderr. Progress bars are shown only when stderr is a terminal; logs get a plain line
+every half minute of long work instead, so quick commands and CI stay clean.
 """
 
 from __future__ import annotations
@@ -31,10 +32,16 @@ def warn(message: str) -> None:
     console.print(f"[yellow]warning:[/yellow] {message}")
 
 
+#: Without a terminal, long work reports a plain progress line this often (seconds).
+LOG_EVERY = 30.0
+
+
 def progress(items: Iterable[T], *, total: int | None = None, description: str = "") -> Iterator[T]:
-    """Iterate with a progress bar on stderr when it is a terminal; silently otherwise."""
+    """Iterate with a progress bar on stderr when it is a terminal. Otherwise (a log file, CI)
+    a plain line every `LOG_EVERY` seconds, so quick work stays silent and long work in a
+    background job still shows it is moving."""
     if not console.is_terminal:
-        yield from items
+        yield from _logged(items, total, description)
         return
     from rich.progress import (
         BarColumn,
@@ -57,6 +64,19 @@ def progress(items: Iterable[T], *, total: int | None = None, description: str =
         for item in items:
             yield item
             bar.advance(task)
+
+
+def _logged(items: Iterable[T], total: int | None, description: str) -> Iterator[T]:
+    import time
+
+    start = last = time.monotonic()
+    for done, item in enumerate(items, start=1):
+        yield item
+        now = time.monotonic()
+        if now - last >= LOG_EVERY:
+            last = now
+            of = f"/{total}" if total is not None else ""
+            console.print(f"{description or 'working'}: {done}{of} done, {now - start:.0f} s", soft_wrap=True)
 
 
 def print_table(table: Any) -> None:
