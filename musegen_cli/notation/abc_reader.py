@@ -6,12 +6,16 @@ boundaries) and then cuts every longer bar in two; moving the meter token to the
 bar keeps it. Bars that are still cut share one TimeSignature object, which breaks MIDI and
 MusicXML export; each gets its own copy. After parsing, parts get the voice names from `V: name="..."`, and
 voices that `%%score (1 2)` puts on one staff are merged back into one part with music21
-voices (as our writer and NotaGen's data write piano music).
+voices (as our writer and NotaGen's data write piano music). music21 writes its beaming
+warnings ("messed up beam pair") straight to stderr while it parses; they are dropped, as
+they say nothing about the music a user could act on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 from typing import TYPE_CHECKING
 
 from musegen_cli.notation.abc_text import normalize_for_music21
@@ -28,7 +32,8 @@ def parse_abc(tune: str) -> stream.Score:
     handler = abcFormat.ABCFile().readstr(normalized.text)
     _keep_meter_changes(handler.tokens)
     parsed = stream.Score()
-    abcFormat.translate.abcToStreamScore(handler, parsed)
+    with contextlib.redirect_stderr(io.StringIO()):  # music21's beaming notes, not the user's business
+        abcFormat.translate.abcToStreamScore(handler, parsed)
     _unshare_time_signatures(parsed)
     parts = list(parsed.parts)
     if normalized.voices and len(parts) == len(normalized.voices):

@@ -92,3 +92,18 @@ def test_parse_utf16_musicxml_inside_mxl(corpus_path) -> None:
     data = corpus_path("monteverdi/madrigal.3.10.mxl").read_bytes()  # the XML inside is UTF-16
     score = parse_score(data, "musicxml")
     assert len(score.parts) == 5 and len(score.recurse().notes) == 916
+
+
+BEAMS_MUSIC21_WARNS_ABOUT = """X:2
+M:3/4
+L:1/16
+K:G
+(B3cBAGF E2G2|AGFE G2`E2 E2D2|f3g (3efg d3 (c3cBA| dBAG GBdg g2AG |edef g2g2 dBge |(B<d).g(fe) gfge|
+gefg bgfg fdBd|bagf e2df gegf | eafe fedc (BAB) |BAGB dcBc c2dc| g3 ddg B3 (de) | g2 g2 g2bg (bde2) |
+d edB gfeg (3gab| (ec).c.e.e ((fdd) e>f| efdB {c}B2AB zE E2 |B/B/A/ B2ge d2 (2)de|]
+"""
+
+
+def test_music21s_beaming_warnings_do_not_reach_the_user(capsys) -> None:
+    parse_score(BEAMS_MUSIC21_WARNS_ABOUT.encode(), "abc")
+    assert capsys.readouterr().err == ""
