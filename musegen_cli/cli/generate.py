@@ -61,7 +61,8 @@ def _number(value: float | None, spec: str) -> str:
 def _invalid_reason(features: PieceFeatures) -> str:
     if not features.notes:
         return "no notes"
-    return f"{features.bars_off_meter} bars off meter"
+    count = features.bars_off_meter
+    return f"{count} bar{'s' if count != 1 else ''} off meter"
 
 
 def show_summary(pieces: list[GeneratedPiece], seed: int) -> None:

@@ -15,3 +15,10 @@ def test_pieces_without_notes_or_that_do_not_parse_still_get_a_row(capsys):
     generate.show_summary(pieces, seed=3)
     table = capsys.readouterr().err
     assert "no notes" in table and "G major" in table and "seed 3" in table
+
+
+def test_invalid_pieces_say_how_many_bars_are_off_the_meter():
+    one = analyze_abc("X:1\nM:4/4\nL:1/4\nK:G\nGABc|dcB|GABc|d4|\n")
+    two = analyze_abc("X:1\nM:4/4\nL:1/4\nK:G\nGABc|dcB|GABc|dc|d4|\n")
+    assert generate._invalid_reason(one) == "1 bar off meter"
+    assert generate._invalid_reason(two) == "2 bars off meter"
