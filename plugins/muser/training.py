@@ -303,6 +303,18 @@ def _restore(optimizer: torch.optim.Optimizer, saved: Mapping[str, Any] | None,
         load_optimizer(optimizer, saved, tensors)
 
 
+def _update(optimizer: torch.optim.Optimizer, module: torch.nn.Module, loss: torch.Tensor, lr: float,
+            grad_clip: float) -> None:
+    """One optimizer step on ``loss`` at learning rate ``lr``, gradients clipped when asked."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(module.parameters(), grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
 def _fit_vae(run: _Run, step: int, best: float, best_step: int | None, saved: Mapping[str, Any] | None,
              tensors: Mapping[str, torch.Tensor], on_progress: ProgressCallback) -> tuple[int, float, int | None]:
     options, length = run.options, run.config.max_events - 1
@@ -313,17 +325,11 @@ def _fit_vae(run: _Run, step: int, best: float, best_step: int | None, saved: Ma
     run.vae.train()
     while step < options.vae_steps:
         lr = learning_rate(step, options.vae_steps, options.lr, options.warmup)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
         rng = random.Random(f"{run.seed}-vae-{step}")
         ids, attributes = batch(random_windows(run.dataset.train, options.batch_size, length, rng), run.device)
         out = run.vae(ids, attributes, options.beta, options.reg_delta)
         loss = out["recon"] + out["vq"] + options.reg_weight * out["reg"]
-        loss.backward()
-        if options.grad_clip:
-            torch.nn.utils.clip_grad_norm_(run.vae.parameters(), options.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        _update(optimizer, run.vae, loss, lr, options.grad_clip)
         step += 1
         if options.restart_every and step % options.restart_every == 0 and step < options.vae_steps:
             for e, quantizer in enumerate(run.vae.quantizers):
@@ -357,27 +363,24 @@ def _fit_prior(run: _Run, step: int, best: float, best_step: int | None, saved: 
             quadrants.append(piece.quadrant)
     codes, emotions = encode_windows(run.vae, windows, run.device), _emotion_ids(quadrants).to(run.device)
     valid = run.dataset.valid or run.dataset.train
-    valid_codes = encode_windows(run.vae, first_windows(valid, length)[: options.eval_pieces], run.device)
+    valid_windows = first_windows(valid, length)[: options.eval_pieces]
+    valid_codes = encode_windows(run.vae, valid_windows, run.device)
     valid_emotions = _emotion_ids([p.quadrant for p in valid[: options.eval_pieces]]).to(run.device)
+    # the VAE is frozen in this stage: its validation figures are the same at every evaluation
+    vae_figures = {f"valid_{k}": v for k, v in reconstruction(run.vae, valid_windows, run.device).items()}
     optimizer = _optimizer(run.prior, options.prior_lr, options)
     _restore(optimizer, saved, tensors)
     run.prior.train()
     begin = options.vae_steps
     while step < total:
         lr = learning_rate(step - begin, options.prior_steps, options.prior_lr, options.warmup)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
         rng = random.Random(f"{run.seed}-prior-{step}")
         chosen = torch.tensor(rng.choices(range(len(windows)), k=options.batch_size), device=run.device)
         condition = emotions[chosen].clone()
         dropped = torch.tensor([rng.random() < options.emotion_drop for _ in chosen], device=run.device)
         condition[dropped] = NO_EMOTION
         loss = run.prior(condition, codes[chosen])
-        loss.backward()
-        if options.grad_clip:
-            torch.nn.utils.clip_grad_norm_(run.prior.parameters(), options.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        _update(optimizer, run.prior, loss, lr, options.grad_clip)
         step += 1
         stop = step >= total or run.out_of_time()
         if step % LOG_EVERY == 0 or stop:
@@ -392,9 +395,7 @@ def _fit_prior(run: _Run, step: int, best: float, best_step: int | None, saved: 
                 best, best_step = valid_loss, step
             on_progress({"step": step, "valid_prior_loss": valid_loss})
             metrics = {"stage": "prior", "best_valid_prior_loss": best, "best_step": best_step, "steps": step,
-                       "train_loss": float(loss.detach()), "valid_prior_loss": valid_loss,
-                       **{f"valid_{k}": v for k, v in reconstruction(run.vae, first_windows(
-                           valid, length)[: options.eval_pieces], run.device).items()}}
+                       "train_loss": float(loss.detach()), "valid_prior_loss": valid_loss, **vae_figures}
             run.checkpoint(step, optimizer, metrics, is_best, best, best_step)
         if stop:
             break
