@@ -160,6 +160,12 @@ class SearchResult:
     best: list[tuple[float, list[float]]]  # (fitness, genome), best first, genomes distinct
 
 
+def genome_key(values: list[float]) -> tuple[float, ...]:
+    """A genome as a dict key: float32 values written back as Python floats differ in the last
+    digits, so they are rounded."""
+    return tuple(round(v, 6) for v in values)
+
+
 def run_search(searcher: Any, problem: Any, generations: int,
                on_generation: Callable[[GenerationSummary], None] | None = None, keep: int = 5) -> SearchResult:
     """Step the searcher; after each step, summarise the population it evaluated, and keep
@@ -175,7 +181,7 @@ def run_search(searcher: Any, problem: Any, generations: int,
         population = searcher.population
         evals = population.evals[:, 0].tolist()
         for values, fitness in zip(population.values.tolist(), evals):
-            key = tuple(round(v, 6) for v in values)
+            key = genome_key(values)
             seen[key] = max(fitness, seen.get(key, float("-inf")))
         best_so_far = max(best_so_far, max(evals))
         evaluations = problem.evaluations or len(evals) * (generation + 1)
@@ -185,6 +191,6 @@ def run_search(searcher: Any, problem: Any, generations: int,
             on_generation(summary)
     ranked = sorted(seen.items(), key=lambda item: item[1], reverse=True)
     if problem.history:  # in-process, candidates know whether they are valid music: those come first
-        acceptable = {tuple(round(v, 6) for v in c.genome): c.acceptable for c in problem.history}
+        acceptable = {genome_key(c.genome): c.acceptable for c in problem.history}
         ranked.sort(key=lambda item: not acceptable.get(item[0], True))  # stable: by fitness within each
     return SearchResult(summaries, [(fitness, list(values)) for values, fitness in ranked[:keep]])

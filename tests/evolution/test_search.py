@@ -7,7 +7,7 @@ import torch
 
 from musegen_cli.evolution.fitness import Fitness, SyntheticListener
 from musegen_cli.evolution.genomes import ConditionGenome, DirectionGenome, candidate_seed
-from musegen_cli.evolution.search import SearchSettings, make_problem, make_searcher, run_search
+from musegen_cli.evolution.search import SearchSettings, genome_key, make_problem, make_searcher, run_search
 from musegen_cli.steering.directions import Directions
 
 
@@ -87,9 +87,9 @@ def test_winners_are_valid_music_first_even_when_an_invalid_piece_scored_higher(
     torch.manual_seed(0)
     problem = make_problem(genome, broken_when_high, fitness, seed=1)
     result = run_search(make_searcher("random", problem, SearchSettings(population=12, generations=2)), problem, 2)
-    valid = {tuple(round(v, 6) for v in c.genome): c.acceptable for c in problem.history}
+    valid = {genome_key(c.genome): c.acceptable for c in problem.history}
     assert not all(valid.values()) and any(valid.values())  # both kinds were tried
-    flags = [valid[tuple(round(v, 6) for v in genome_values)] for _, genome_values in result.best]
+    flags = [valid[genome_key(genome_values)] for _, genome_values in result.best]
     assert flags == sorted(flags, reverse=True)  # every valid winner ranks before every invalid one
     by_fitness = max(problem.history, key=lambda c: c.fitness)
     assert not by_fitness.acceptable and result.best[0][0] < by_fitness.fitness  # the penalty alone left it ahead
