@@ -159,17 +159,24 @@ def _is_valid_split(path: Path) -> bool:
     return int(hashlib.sha256(path.name.encode()).hexdigest(), 16) % 10 == 0
 
 
-def load(data: str, max_pieces: int | None = None) -> Dataset:
-    """The training and validation pieces named by ``--data`` (test pieces are never used)."""
-    from musegen_cli.data.resolve import dataset_folder, is_dataset
+def _midi_folder(data: str) -> Path | None:
+    """``data`` as a folder of MIDI files, or None when it names a dataset (or builds one)."""
+    from musegen_cli.data.resolve import is_dataset
 
     path = Path(data).expanduser()
-    if path.is_dir() and not is_dataset(path) and midi_files(path):
-        files = midi_files(path)[:max_pieces] if max_pieces else midi_files(path)
+    return path if path.is_dir() and not is_dataset(path) and midi_files(path) else None
+
+
+def load(data: str, max_pieces: int | None = None) -> Dataset:
+    """The training and validation pieces named by ``--data`` (test pieces are never used)."""
+    from musegen_cli.data.resolve import dataset_folder
+
+    if (folder := _midi_folder(data)) is not None:
+        files = midi_files(folder)[:max_pieces] if max_pieces else midi_files(folder)
         pieces = [(f, _midi_piece(f)) for f in files]
         train = [p for f, p in pieces if p is not None and not _is_valid_split(f)]
         valid = [p for f, p in pieces if p is not None and _is_valid_split(f)]
-        dataset = Dataset(train, valid, f"MIDI folder {path}")
+        dataset = Dataset(train, valid, f"MIDI folder {folder}")
     else:
         folder = dataset_folder(data)
         train = _split_records(folder / "train.jsonl", max_pieces)
@@ -184,12 +191,11 @@ def held_out(data: str) -> Dataset:
     """The validation pieces of ``--data`` only, for measuring a model: a dataset's valid split
     (its training split is not tokenized), or the validation share of a MIDI folder; falls back
     to ``load`` (training pieces) when there are none."""
-    from musegen_cli.data.resolve import dataset_folder, is_dataset
+    from musegen_cli.data.resolve import dataset_folder
 
-    path = Path(data).expanduser()
-    if path.is_dir() and not is_dataset(path) and midi_files(path):
-        valid = [p for f in midi_files(path) if _is_valid_split(f) and (p := _midi_piece(f)) is not None]
-        source = f"MIDI folder {path}"
+    if (folder := _midi_folder(data)) is not None:
+        valid = [p for f in midi_files(folder) if _is_valid_split(f) and (p := _midi_piece(f)) is not None]
+        source = f"MIDI folder {folder}"
     else:
         folder = dataset_folder(data)
         valid, source = _split_records(folder / "valid.jsonl"), f"dataset {folder}"
