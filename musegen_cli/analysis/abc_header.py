@@ -141,6 +141,21 @@ def meter_value(meter: str | None) -> Fraction | None:
     return Fraction(numerator, int(match.group(2)))
 
 
+_UNIT_LENGTH = re.compile(r"1/(1|2|4|8|16|32|64)")
+
+
+def field_readable(name: str, value: str) -> bool:
+    """Whether a header field's value can be read: a meter `meter_value` takes (or "none") and
+    a unit length 1/2^n; any other field is taken as it is. music21 refuses a whole tune over
+    one unreadable `M:` or `L:` (`M:,/4`, `L:1/16|`)."""
+    value = value.strip()
+    if name == "M":
+        return value.lower() == "none" or meter_value(value) is not None
+    if name == "L":
+        return _UNIT_LENGTH.fullmatch(value) is not None
+    return True
+
+
 def _strip_comment(line: str) -> str:
     """Drop a `%` comment (but not an escaped `\\%`)."""
     return re.split(r"(?<!\\)%", line, maxsplit=1)[0]

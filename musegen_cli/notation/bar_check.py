@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from musegen_cli.analysis.abc_header import meter_value
+from musegen_cli.analysis.abc_header import field_readable, meter_value
 from musegen_cli.notation.abc_durations import segment_length
 
 _FIELD = re.compile(r"^([A-Za-z]):(.*)$")
@@ -53,7 +53,10 @@ class BarCheck:
         """How badly ``text`` fails: 0 it fits; 1 its length is wrong; 2 it cannot be read
         (only in a strict check). A sampler out of retries keeps its least bad try."""
         unit = self.pending + text
-        if not self.in_body or _FIELD.match(unit) or unit.lstrip().startswith("%"):
+        field = _FIELD.match(unit.strip())
+        if field and self.strict and unit.endswith("\n") and not field_readable(*field.groups()):
+            return 2  # a meter or unit length no reader can take: write the line again
+        if not self.in_body or field or unit.lstrip().startswith("%"):
             return 0
         expected = self._expected(unit)
         body = self._music(unit)

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
-from musegen_cli.analysis.abc_header import meter_value, parse_key
+from musegen_cli.analysis.abc_header import field_readable, meter_value, parse_key
 
 from .conditions import EMOTION_PARTS
 
@@ -43,7 +43,6 @@ _MAJOR_LIKE = {"major", "lydian", "mixolydian"}
 _MINOR_LIKE = {"minor", "dorian", "phrygian", "locrian"}
 _FIELD = re.compile(r"[A-Za-z+]:(?!\|)")
 _DEFAULT_KEY = {"major": "C", "minor": "Am"}
-_UNIT = re.compile(r"1/(1|2|4|8|16|32|64)")
 
 
 def with_template(conditions: Mapping[str, str]) -> dict[str, str]:
@@ -106,15 +105,14 @@ def apply(header: str, plan: HeaderPlan, rng: random.Random) -> str:
 
 def readable_field(line: str) -> str | None:
     """A header line as the model wrote it, unless it is a meter or unit length no reader can
-    take (`M:,/4`, `L:1/16|`; music21 fails on the whole tune): an unreadable `M:` becomes
-    4/4, the commonest meter (not dropped: a tune without one would pass any bar check), and
-    an unreadable `L:` is dropped, so the standard default for the meter applies."""
-    name, value = line[:2], line[2:].strip()
-    if name == "M:" and value.lower() != "none" and meter_value(value) is None:
-        return "M:4/4"
-    if name == "L:" and not _UNIT.fullmatch(value):
-        return None
-    return line
+    take (`field_readable`). The sampler's bar check already has such a line written again;
+    this mends one that survived every retry, so a planned header always parses: an
+    unreadable `M:` becomes 4/4, the commonest meter (not dropped: a tune without one would
+    pass any bar check), and an unreadable `L:` is dropped, so the meter's default applies."""
+    name, value = line[:1], line[2:]
+    if line[1:2] != ":" or field_readable(name, value):
+        return line
+    return "M:4/4" if name == "M" else None
 
 
 def key_with_mode(value: str, mode: str | None) -> str:

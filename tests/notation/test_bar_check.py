@@ -81,3 +81,12 @@ def test_a_bar_that_leaves_a_tuplet_unfinished_cannot_be_read():
     assert check.misfit("D>D (3zgf g2 (3e) |") == 2
     assert check.misfit("D>D (3zgf g2 (3e") == 0  # the bar may still finish it in the next patch
     assert check.misfit("D>D (3zgf g2 (3efg |") == 0
+
+
+def test_a_header_field_no_reader_can_take_is_written_again():
+    check = BarCheck(strict=True)
+    check.add("X:1\n")
+    assert check.misfit("L:1/16|\n") == 2 and check.misfit("M:,/4\n") == 2
+    assert check.misfit("L:1/16\n") == 0 and check.misfit("M:none\n") == 0 and check.misfit("T:Air\n") == 0
+    assert check.misfit("L:1/16|") == 0  # the line may not be finished yet
+    assert BarCheck().misfit("L:1/16|\n") == 0  # a lenient check leaves it alone
