@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         f"bandwidth bound {read * 1e9 / cost64.weight_bytes_per_char:,.0f} chars/s, "
         f"compute bound {matmul * 1e9 / cost64.flops_per_char:,.0f} chars/s. Bandwidth bound at batch B = "
         "B x read rate / (weight bytes + B x KV-cache bytes) per character; compute bound = matmul rate / FLOPs.")
-    bound64 = read * 1e9 / estimate_costs(config, args.contexts[0], chars_per_patch=config.patch_size - 1).weight_bytes_per_char
+    bound64 = read * 1e9 / cost64.weight_bytes_per_char  # the same patch of patch_size - 1 characters
     console.print(
         f"Weight products alone (F.linear of one row by every matrix a patch and its characters read, nothing "
         f"else): {products_only:,.0f} chars/s = {100 * products_only / bound64:.0f}% of the fp32 bandwidth bound "
