@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 CHUNK = 32
 
@@ -21,6 +20,12 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """Worker processes for parsing and rendering: every core, up to four (beyond that the
+    jobs wait on memory and music21's start-up more than on cores)."""
+    return min(4, available_cores())
 
 
 def map_chunks(function: Callable[[list], list], jobs: Sequence, workers: int, description: str,
@@ -36,6 +41,8 @@ def map_chunks(function: Callable[[list], list], jobs: Sequence, workers: int, d
         return []
     chunks = [list(jobs[i : i + chunk]) for i in range(0, len(jobs), chunk)]
     if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(workers) as pool:
             done = list(progress(pool.map(function, chunks), total=len(chunks), description=description))
     else:

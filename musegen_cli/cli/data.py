@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -11,6 +10,7 @@ import typer
 
 from musegen_cli.cli.options import JsonFlag, SeedOption
 from musegen_cli.cli.output import console, emit_json
+from musegen_cli.parallel import default_workers
 
 
 def register(app: typer.Typer) -> None:
@@ -36,9 +36,9 @@ def register(app: typer.Typer) -> None:
                 "corpus:COMPOSER, or files/folders of ABC, MusicXML, Humdrum, MIDI."
             )
         ] = None,
-        workers: Annotated[int, typer.Option("--workers", min=1, help="Processes for converting and labelling.")] = max(
-            1, min(4, os.cpu_count() or 1)
-        ),
+        workers: Annotated[
+            int, typer.Option("--workers", min=1, help="Processes for converting and labelling.")
+        ] = default_workers(),
         limit: Annotated[
             Optional[int], typer.Option("--limit", min=1, help="Keep only the first N tunes and score files.")
         ] = None,

@@ -41,6 +41,7 @@ from musegen_cli.files import atomic_write
 from musegen_cli.model_dir import load_weights, read_manifest, write_model_dir
 from musegen_cli.notation.abc_patches import END, PAD
 from musegen_cli.notation.patch_batches import LengthBatches, collate, crop_patches
+from musegen_cli.parallel import default_workers
 
 from . import conditions as cond
 from .model import PRESETS, AbcTransformer, ModelConfig
@@ -164,7 +165,7 @@ def load_pieces(data: str) -> Dataset:
     test pieces are never used."""
     from musegen_cli.data.resolve import dataset_folder
 
-    dataset = _from_jsonl(dataset_folder(data, workers=min(4, os.cpu_count() or 1)))
+    dataset = _from_jsonl(dataset_folder(data, workers=default_workers()))
     if not dataset.train:
         raise UserError(f"found no usable training tunes in {data} (each needs a K: line and notes)")
     return dataset

@@ -23,7 +23,7 @@ from musegen_cli import paths
 from musegen_cli.data.dataset import read_split
 from musegen_cli.errors import UserError
 from musegen_cli.files import atomic_write
-from musegen_cli.parallel import available_cores, map_chunks
+from musegen_cli.parallel import default_workers, map_chunks
 
 from . import tokens
 
@@ -121,7 +121,7 @@ def _split_records(path: Path, max_pieces: int | None = None) -> list[Piece]:
         records = read_split(path.parent, path.stem)
         if max_pieces is not None:
             records = balanced_selection(records, max_pieces)
-        rows = map_chunks(_render_chunk, [r["abc"] for r in records], min(4, available_cores()),
+        rows = map_chunks(_render_chunk, [r["abc"] for r in records], default_workers(),
                           f"tokenizing {path.name}", chunk=8)
         return [{"rows": r, "quadrant": (record.get("labels") or {}).get("quadrant")}
                 for record, r in zip(records, rows) if r is not None]
