@@ -18,15 +18,15 @@ _TUPLET = re.compile(r"\((\d)(?::(\d*))?(?::(\d*))?")
 _TUPLET_Q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}
 
 
-#: More slashes than this (`A////`), or several followed by a number (`A//2`), is a length
-#: music21's reader rejects, so it counts as not understood.
+#: More slashes than this (`A////`), several followed by a number (`A//2`), or a zero
+#: denominator (`A/0`) is a length music21's reader rejects, so it counts as not understood.
 MAX_SLASHES = 3
 
 
 def _length(text: str, pos: int) -> tuple[Fraction | None, int]:
     match = _LENGTH.match(text, pos)
     numerator, slashes, denominator = match.groups()
-    if len(slashes) > MAX_SLASHES or (len(slashes) > 1 and denominator):
+    if len(slashes) > MAX_SLASHES or (len(slashes) > 1 and denominator) or (denominator and not int(denominator)):
         return None, match.end()
     value = Fraction(int(numerator) if numerator else 1)
     if slashes:

@@ -55,3 +55,7 @@ def test_lengths_music21_cannot_read_are_not_understood():
     assert segment_length("A/// B/// c2") == Fraction(9, 4)
     assert segment_length("A//// c2") is None and segment_length("A//2 c2") is None
     assert segment_length("[CE]//// c2") is None
+
+
+def test_a_zero_denominator_is_not_understood():
+    assert segment_length("A/0 c2") is None and segment_length("[CE]/0") is None
