@@ -4,10 +4,12 @@
 them; a unit longer than one patch arrives in pieces) and judges bars against the meter in
 force (`M:`, and `L:` or the default the header's meter implies; inline and body changes
 count). The rule is the analyzer's (`analysis.bars`): a bar fits when its length equals the
-meter's; a short bar also fits as the first bar of a voice (the pickup), or as a bar that
-opens a section (after `:|`, `||`, `|]`, `::`, or starting with `|:`), or as a bar that
-closes a section when it and the pickup before the section make up a full bar. Over-long
-bars never fit, and a bar is refused as soon as its notes overflow the meter, before its
+meter's; a short bar also fits as the first bar of a voice (the pickup), as a bar that
+closes a section (`:|`, `||`, `|]`, `::`) when it and one of the voice's pickups make up a
+full bar, or as a later bar that opens a section (after those lines, or starting with
+`|:`) when it and a short section end already written make up a full bar. The check
+cannot see the future, so it asks that later pickup for its partner in the past: an
+unpaired one is what the analyzer counts off. Over-long bars never fit, and a bar is refused as soon as its notes overflow the meter, before its
 bar line. Music without a meter is given the benefit of the doubt, and so is a bar the
 duration reader does not understand, unless the check is `strict` (as the sampler's is: a
 model's bar that cannot be read is worth writing again).
@@ -39,7 +41,8 @@ class BarCheck:
         self.unit: Fraction | None = None
         self.voice = ""
         self.voices_started: set[str] = set()
-        self.pickups: dict[str, Fraction] = {}  # voice -> the short bar that opened its section
+        self.pickups: dict[str, set[Fraction]] = {}  # voice -> lengths of its short section openings
+        self.endings: dict[str, set[Fraction]] = {}  # voice -> lengths of its short section ends
         self.section_open: set[str] = set()  # voices whose last bar closed a section
         self.in_body = False
         self.pending = ""  # the start of a unit longer than one patch
@@ -69,11 +72,12 @@ class BarCheck:
             return 1  # over-long, or already overflowing before its bar line
         if not _BAR_END.search(unit) or length == expected:
             return 0
-        voice = self._voice_after(unit)
-        if voice not in self.voices_started or voice in self.section_open or self._opens_section(unit):
-            return 0  # a pickup
-        pickup = self.pickups.get(voice)
-        return 0 if _SECTION_END.search(unit) and pickup is not None and length + pickup == expected else 1
+        voice, rest = self._voice_after(unit), expected - length
+        if voice not in self.voices_started:
+            return 0  # the first bar's pickup
+        if (voice in self.section_open or self._opens_section(unit)) and rest in self.endings.get(voice, ()):
+            return 0  # a later pickup, completed by a short section end already written
+        return 0 if _SECTION_END.search(unit) and rest in self.pickups.get(voice, ()) else 1
 
     def add(self, text: str) -> None:
         """Take ``text`` as written (call after `fits`, whatever it said). Music that has no
@@ -108,12 +112,11 @@ class BarCheck:
         closes = bool(_SECTION_END.search(unit))
         if body:
             length = segment_length(body)
-            short = length is not None and expected is not None and length < expected
-            opening = self.voice not in self.voices_started or self.voice in self.section_open or self._opens_section(unit)
-            if short and opening:
-                self.pickups[self.voice] = length
-            elif opening:
-                self.pickups.pop(self.voice, None)
+            if length is not None and expected is not None and length < expected:
+                if self.voice not in self.voices_started or self.voice in self.section_open or self._opens_section(unit):
+                    self.pickups.setdefault(self.voice, set()).add(length)
+                if closes:
+                    self.endings.setdefault(self.voice, set()).add(length)
             self.voices_started.add(self.voice)
         if closes or (not body and ("|:" in unit or "::" in unit)):
             self.section_open.add(self.voice)

@@ -27,6 +27,14 @@ def test_pickups_and_the_section_ends_that_complete_them_may_be_short():
     assert not any(ok for _, ok in verdicts("X:1\nM:4/4\nL:1/8\nK:D\nd2f2 a2f2|d2B2|d2f2 a2f2|\n")[1:2])
 
 
+def test_a_later_pickup_needs_a_short_section_end_before_it():
+    # After a full closing bar, a short opening bar would stay unpaired: the analyzer counts it off.
+    unpaired = "X:1\nM:4/4\nL:1/8\nK:D\nA|d2f2 a2f2|d2B2 A4:|\nf|d2f2 a2f2|\n"
+    assert verdicts(unpaired)[-2] == ("f|", False)
+    paired = "X:1\nM:4/4\nL:1/8\nK:D\nA|d2f2 a2f2|d2B2 A3:|\nf|d2f2 a2f2|\n"
+    assert verdicts(paired)[-2] == ("f|", True)
+
+
 def test_meter_and_length_follow_changes_and_defaults():
     tune = "X:1\nM:2/4\nK:C\nc4 d4|[M:3/4]c6|\nM:6/8\nL:1/8\nc3 d3|\n"  # L defaults to 1/16 below 3/4
     assert verdicts(tune) == [("c4 d4|", True), ("[M:3/4]c6|", False), ("c3 d3|", True)]
