@@ -6,7 +6,9 @@ and an 8-beat one both look correct in the translated score. Bars, their lengths
 repeat structure are therefore read here, from the tokens the translator starts from
 (durations with broken rhythms applied; tuplets and grace notes are applied here).
 
-Each `V:` voice gives its own list of bars. Known gaps, all rare in folk collections: the
+Each `V:` voice gives its own list of bars. The tune is first rewritten as `parse_abc` reads it
+(`abc_text.normalize_for_music21`): music21 puts interleaved `[V:1]bar|[V:2]bar|` voices
+all in one, where every voice's pickup would look like a short bar in mid-tune. Known gaps, all rare in folk collections: the
 rests `x` and `Z` and the endings `[3` and `[1,2` are not tokenized by music21 (`[1,2` is
 read as a first ending), and an inline `[L:]` is ignored.
 """
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from musegen_cli.analysis.abc_header import meter_value, parse_abc_header
 from musegen_cli.analysis.bars import Bar
+from musegen_cli.notation.abc_text import normalize_for_music21
 
 if TYPE_CHECKING:
     from music21.abcFormat import ABCBar, ABCNote, ABCToken
@@ -35,7 +38,7 @@ def read_abc_bars(tune: str) -> list[list[Bar]]:
     from music21 import abcFormat
 
     handler = abcFormat.ABCHandler()
-    handler.process(_prepared(tune))
+    handler.process(_prepared(normalize_for_music21(tune).text))
     groups = handler.splitByVoice()
     if len(groups) == 1:
         return [_Reader(meter=None).read(groups[0].tokens)]

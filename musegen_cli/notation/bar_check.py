@@ -25,7 +25,7 @@ from fractions import Fraction
 from musegen_cli.analysis.abc_header import field_readable, meter_value
 from musegen_cli.notation.abc_durations import segment_length
 
-_FIELD = re.compile(r"^([A-Za-z]):(.*)$")
+_FIELD = re.compile(r"^([A-Za-z]):(?!\|)(.*)$")  # as `abc_patches` cuts units: `d:|` is a bar
 _INLINE = re.compile(r"\[([MLV]):([^\]]*)\]")
 _ANY_INLINE = re.compile(r"\[[A-Za-z]:[^\]]*\]")
 _BAR_END = re.compile(r"(\[\||:*\|[\]|:]*|::)\s*$")
@@ -79,6 +79,11 @@ class BarCheck:
             return 0  # a later pickup, completed by a short section end already written
         return 0 if _SECTION_END.search(unit) and rest in self.pickups.get(voice, ()) else 1
 
+    def misfit_at_end(self) -> int:
+        """How badly the tune fails if it ends here: a bar still open is its last bar (a
+        reader closes it), so a short one must complete a pickup like any section end."""
+        return self.misfit("|]") if self.pending.strip() else 0
+
     def add(self, text: str) -> None:
         """Take ``text`` as written (call after `fits`, whatever it said). Music that has no
         closing bar line yet (a unit longer than a patch, or a bar running on to the next
@@ -122,6 +127,10 @@ class BarCheck:
             self.section_open.add(self.voice)
         elif body:
             self.section_open.discard(self.voice)
+
+    def drop_pending(self) -> None:
+        """Forget the unit still open (its writer is about to write it again)."""
+        self.pending = ""
 
     def _field(self, name: str, value: str) -> None:
         if name == "M":

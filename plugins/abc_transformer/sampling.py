@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -133,6 +133,14 @@ class _CachedSteps:
         self.char_cache.keep(rows)
         self.states = self.states[rows]
 
+    @torch.inference_mode()
+    def rewind(self, row: int, length: int, state: Tensor) -> None:
+        """Take ``row`` back to ``length`` patches and the state that followed them."""
+        lengths = self.patch_cache.lengths.clone()
+        lengths[row] = length
+        self.patch_cache.set_lengths(lengths)
+        self.states[row] = state
+
 
 class _RecomputeSteps:
     """Reference steps without caches: every patch reruns the prefix, every character the patch."""
@@ -173,15 +181,26 @@ class _RecomputeSteps:
         self.patches, self.lengths, self.states = self.patches[rows], self.lengths[rows], self.states[rows]
         self.rows = torch.arange(len(rows), device=rows.device)
 
+    @torch.inference_mode()
+    def rewind(self, row: int, length: int, state: Tensor) -> None:
+        self.lengths[row] = length
+        self.states[row] = state
+
 
 def _spell_patch(steps: _CachedSteps | _RecomputeSteps, forced: Tensor, n_forced: Tensor,
-                 config: SamplingConfig, generator: torch.Generator | None) -> Tensor:
+                 config: SamplingConfig, generator: torch.Generator | None,
+                 may_end: Tensor | None = None) -> Tensor:
     """Write one patch [B, S] per row, character by character; the first ``n_forced``
-    characters of each row are copied from ``forced`` (an unfinished prompt patch)."""
+    characters of each row are copied from ``forced`` (an unfinished prompt patch). Rows
+    where ``may_end`` is False may not write the end patch."""
     batch, size = forced.shape
     patch = torch.full((batch, size), PAD, device=forced.device)
     done = torch.zeros(batch, dtype=torch.bool, device=forced.device)
     logits = steps.first_char()
+    if may_end is not None:
+        no_end = torch.zeros_like(logits, dtype=torch.bool)
+        no_end[:, END] = ~may_end
+        logits = logits.masked_fill(no_end, float("-inf"))
     for i in range(size):
         tokens = choose_tokens(logits, config, generator)
         tokens = torch.where(n_forced > i, forced[:, i], tokens).masked_fill(done, PAD)
@@ -227,14 +246,20 @@ def _bar_check(prompt: str) -> BarCheck:
 
 
 def _respell_misfits(steps: _CachedSteps | _RecomputeSteps, patch: Tensor, forced: Tensor, n_forced: Tensor,
-                     checks: list[BarCheck], config: SamplingConfig, generator: torch.Generator | None) -> Tensor:
-    """Spell again the rows whose new patch closes a bar that does not fit the meter; rows
-    that fit are copied through. After ``bar_retries`` tries each row keeps its least bad
-    try (a bar of the wrong length rather than one that cannot be read)."""
+                     checks: list[BarCheck], config: SamplingConfig,
+                     generator: torch.Generator | None) -> tuple[Tensor, list[int]]:
+    """Spell again the rows whose new patch closes a bar that does not fit the meter, or
+    ends the tune inside a short bar (the tries may not end it there); rows that fit are
+    copied through. After ``bar_retries`` tries each row keeps its least bad
+    try (a bar of the wrong length rather than one that cannot be read); its misfit
+    (`BarCheck.misfit`) is returned beside it."""
+    at_end = [check.misfit_at_end() for check in checks]  # ending here would leave a short bar
+
     def misfits_of(candidate: Tensor) -> list[int]:
-        return [0 if candidate[i, 0] == END else check.misfit(patch_text(candidate[i].tolist()))
+        return [at_end[i] if candidate[i, 0] == END else check.misfit(patch_text(candidate[i].tolist()))
                 for i, check in enumerate(checks)]
 
+    may_end = torch.tensor([misfit == 0 for misfit in at_end], device=patch.device)
     best, best_misfit = patch, misfits_of(patch)
     for _ in range(config.bar_retries):
         if not any(best_misfit):
@@ -244,11 +269,59 @@ def _respell_misfits(steps: _CachedSteps | _RecomputeSteps, patch: Tensor, force
         for i, misfit in enumerate(best_misfit):
             if misfit:
                 again[i], keep_n[i] = forced[i], n_forced[i]
-        tried = _spell_patch(steps, again, keep_n, config, generator)
+        tried = _spell_patch(steps, again, keep_n, config, generator, may_end)
         for i, misfit in enumerate(misfits_of(tried)):
             if misfit < best_misfit[i]:
                 best[i], best_misfit[i] = tried[i], misfit
-    return best
+    return best, best_misfit
+
+
+@dataclass
+class _Row:
+    """What one row has written, and the unit (bar or line) it has not closed yet.
+
+    With a bar check, the patches of an open unit are held back from the stream, so that a
+    bar longer than one patch that turns out not to fit is written again from its first
+    patch: retrying only its last patch cannot mend a bar whose earlier patches miscounted.
+    """
+
+    prompt_patches: int
+    check: BarCheck | None
+    patches: int = 0  # pushed after the prompt, held ones included
+    chars: int = 0
+    bars: int = 0
+    held: list[str] = field(default_factory=list)
+    unit_state: Tensor | None = None  # the state that spelled the open unit; None: it stays
+    rewrites: int = 0  # of the open unit
+    rewriting: bool = False
+
+    @property
+    def opens_unit(self) -> bool:
+        return self.check is not None and not self.check.pending
+
+    def start_unit(self, state: Tensor | None) -> None:
+        if not self.rewriting:
+            self.unit_state, self.rewrites = state, 0
+        self.rewriting = False
+
+    def can_rewrite(self, limit: int) -> bool:
+        return bool(self.held) and self.unit_state is not None and self.rewrites < limit
+
+    def rewind(self) -> int:
+        """Forget the open unit's patches; how many patches the row keeps."""
+        self.patches -= len(self.held)
+        self.chars -= sum(len(text) for text in self.held)
+        self.bars -= sum(ends_bar(text) for text in self.held)
+        self.held.clear()
+        self.check.drop_pending()
+        self.rewrites += 1
+        self.rewriting = True
+        return self.prompt_patches + self.patches
+
+    def release(self, row: int, at_limit: bool) -> Iterator[PatchEvent]:
+        for n, text in enumerate(self.held, 1):
+            yield PatchEvent(row, text, "length" if at_limit and n == len(self.held) else None)
+        self.held.clear()
 
 
 def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]], lengths: Tensor,
@@ -266,43 +339,57 @@ def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]]
     steps = (_CachedSteps(model, batch, lengths, config.max_patches) if use_cache
              else _RecomputeSteps(model, batch, lengths))
     active = list(range(len(encoded)))
-    prompt_patches = lengths.tolist()
-    n_patches, n_chars, n_bars = [0] * len(encoded), [0] * len(encoded), [0] * len(encoded)
-    checks = [_bar_check(prompt_texts[row]) for row in range(len(encoded))] if config.bar_retries else None
+    rows = [_Row(length, _bar_check(text) if config.bar_retries else None)
+            for length, text in zip(lengths.tolist(), prompt_texts)]
     while True:
+        opening = [rows[r].opens_unit for r in active]
+        states_before = steps.states.clone() if any(opening) else None
         patch = _spell_patch(steps, forced, n_forced, config, generator)
-        if checks is not None:
-            patch = _respell_misfits(steps, patch, forced, n_forced, [checks[row] for row in active], config, generator)
-        keep = []
-        for i, row in enumerate(active):
-            ids = patch[i].tolist()
+        misfits = [0] * len(active)
+        if config.bar_retries:
+            patch, misfits = _respell_misfits(steps, patch, forced, n_forced, [rows[r].check for r in active],
+                                              config, generator)
+        keep, rewound = [], []
+        for i, r in enumerate(active):
+            row, ids = rows[r], patch[i].tolist()
+            if opening[i]:  # a unit that began in the prompt is never rewritten
+                row.start_unit(states_before[i].clone() if n_forced[i] == 0 else None)
+            if misfits[i] and row.can_rewrite(config.bar_retries):
+                rewound.append((r, row.rewind()))
+                keep.append(i)
+                continue
             if ids[0] == END:
-                yield PatchEvent(row, "", "end")
+                yield from row.release(r, at_limit=False)
+                yield PatchEvent(r, "", "end")
                 continue
             text = patch_text(ids)[int(n_forced[i]) :]
-            if checks is not None:
-                checks[row].add(patch_text(ids))
-            n_patches[row] += 1
-            n_chars[row] += len(text)
-            n_bars[row] += ends_bar(text)
+            if row.check is not None:
+                row.check.add(patch_text(ids))
+            row.patches += 1
+            row.chars += len(text)
+            row.bars += ends_bar(text)
+            row.held.append(text)
             at_limit = (
-                prompt_patches[row] + n_patches[row] >= context
-                or (config.max_patches is not None and n_patches[row] >= config.max_patches)
-                or (config.max_chars is not None and n_chars[row] >= config.max_chars)
-                or (config.max_bars is not None and n_bars[row] >= config.max_bars)
+                row.prompt_patches + row.patches >= context
+                or (config.max_patches is not None and row.patches >= config.max_patches)
+                or (config.max_chars is not None and row.chars >= config.max_chars)
+                or (config.max_bars is not None and row.bars >= config.max_bars)
             )
-            yield PatchEvent(row, text, "length" if at_limit else None)
+            if at_limit or row.check is None or not row.check.pending:
+                yield from row.release(r, at_limit)
             if not at_limit:
                 keep.append(i)
         if not keep:
             return
         if len(keep) < len(active):
-            rows = torch.tensor(keep, device=device)
-            steps.keep(rows)
-            patch, forced = patch[rows], forced[rows]
+            kept = torch.tensor(keep, device=device)
+            steps.keep(kept)
+            patch, forced = patch[kept], forced[kept]
             active = [active[i] for i in keep]
         n_forced = torch.zeros(len(active), dtype=torch.long, device=device)
         steps.push(patch)
+        for r, length in rewound:  # the pushed patch of a rewound row is forgotten with its unit
+            steps.rewind(active.index(r), length, rows[r].unit_state)
 
 
 def generate(model: AbcTransformer, prompts: Sequence[str], config: SamplingConfig = SamplingConfig(),

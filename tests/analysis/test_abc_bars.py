@@ -76,3 +76,10 @@ def test_each_voice_has_its_own_bars() -> None:
     voices = read_abc_bars("X:1\nM:2/4\nL:1/8\nK:D\nV:1\nD4|E4|]\nV:2\nA,4|B,2C2|D4|]\n")
     assert [len(voice) for voice in voices] == [2, 3]
     assert [voice[1].notes for voice in voices] == [1, 2]
+
+
+def test_interleaved_voices_are_read_apart_each_with_its_pickup() -> None:
+    tune = "X:1\nM:3/4\nL:1/4\nV:1\nV:2\nK:C\n[V:1]c|[V:2]C|[V:1]c d e|[V:2]C D E|\n"
+    voices = read_abc_bars(tune)
+    assert [[bar.length for bar in voice] for voice in voices] == [[1.0, 3.0], [1.0, 3.0]]
+    assert [off_meter_bars(voice) for voice in voices] == [[], []]

@@ -33,6 +33,17 @@ def test_a_later_pickup_needs_a_short_section_end_before_it():
     assert verdicts(unpaired)[-2] == ("f|", False)
     paired = "X:1\nM:4/4\nL:1/8\nK:D\nA|d2f2 a2f2|d2B2 A3:|\nf|d2f2 a2f2|\n"
     assert verdicts(paired)[-2] == ("f|", True)
+    # A line that starts with a note and a repeat sign is a bar, not a field line.
+    assert verdicts("X:1\nM:2/4\nL:1/8\nK:G\nd|GGGA|G4:|\nd:|BGB2|\n")[-2] == ("d:|", False)
+
+
+def test_ending_inside_a_short_bar_does_not_fit():
+    check = BarCheck()
+    for unit in ("M:4/4\n", "L:1/8\n", "K:C\n", "c8|", "DEFG G2\n"):
+        check.add(unit)
+    assert check.misfit_at_end() == 1  # six eighths, and no pickup to complete
+    check.add("A2|")
+    assert check.misfit_at_end() == 0  # nothing open
 
 
 def test_meter_and_length_follow_changes_and_defaults():

@@ -179,3 +179,35 @@ def test_bar_retries_write_fewer_bars_that_do_not_fit_the_meter():
         return count
 
     assert misfits(6) < misfits(0)
+
+
+def test_rewritten_bars_agree_with_and_without_the_cache(monkeypatch):
+    """A bar longer than one patch that does not fit is written again from its first patch:
+    the cache rewinds to that patch, and the reference loop, which recomputes everything,
+    must write the same piece."""
+    from musegen_plugins.abc_transformer import sampling
+    from musegen_plugins.abc_transformer.family import bundled_models
+    from musegen_plugins.abc_transformer.inference import load
+
+    rewinds = []
+    original = sampling._Row.rewind
+    monkeypatch.setattr(sampling._Row, "rewind", lambda row: rewinds.append(list(row.held)) or original(row))
+    model = load(bundled_models()["default"]).model
+    prompts = ["X:1\nM:3/4\nL:1/16\nK:D\n", "X:1\nM:C|\nL:1/8\nK:G\n"]
+    config = SamplingConfig(top_p=0.95, max_bars=8, bar_retries=8)
+    cached, uncached = (generate(model, prompts, config, torch.Generator().manual_seed(1), use_cache=cache)
+                        for cache in (True, False))
+    assert cached == uncached
+    assert rewinds and all(held for held in rewinds)  # whole bars were written again
+
+
+def test_a_rewritten_bar_leaves_no_trace_in_the_stream():
+    from musegen_cli.notation.bar_check import BarCheck
+    from musegen_plugins.abc_transformer.sampling import _Row
+
+    row = _Row(prompt_patches=3, check=BarCheck(), patches=4, chars=40, bars=2,
+               held=["abc", "def|"], unit_state=torch.zeros(2))
+    row.check.pending = "abc"
+    assert row.can_rewrite(limit=1) and row.rewind() == 3 + 2
+    assert (row.patches, row.chars, row.bars, row.held, row.check.pending) == (2, 33, 1, [], "")
+    assert not row.can_rewrite(limit=1)
