@@ -27,6 +27,11 @@ the rows, since other processes may share the CPU):
 * compute bound = matmul rate / FLOPs per character, the rate from ``torch.mm`` at the
   model's layer sizes with 256 rows.
 
+The same bandwidth bound is also given at the DRAM streaming rate, measured by STREAM's rule
+(a buffer at least four times the last-level cache): the rate of a CPU whose cache cannot
+hold the weights. Where the weights fit in the cache (45 MB of fp32 per character against
+hundreds of MB of L3 on current servers), the first bound is the one that binds.
+
 A third figure says how close eager code can come to the bandwidth bound: the speed of the
 weight products alone (``F.linear`` by every matrix, one row at a time, nothing else).
 
@@ -211,6 +216,30 @@ def measure_limits(config: ModelConfig, threads: int, reps: int) -> dict:
     return {"read_gbs": read, "matmul_gflops": matmul, "read_mb": numel * 4 / 1e6}
 
 
+def last_level_cache_bytes() -> int | None:
+    """Size of this CPU's largest cache (Linux sysfs), or None where it cannot be read."""
+    sizes = []
+    for entry in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
+        text = entry.read_text().strip().upper()
+        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        digits = text.rstrip("KMG")
+        if digits.isdigit():
+            sizes.append(int(digits) * scale)
+    return max(sizes) if sizes else None
+
+
+def measure_dram_read(threads: int, reps: int) -> dict:
+    """Streaming read rate (GB/s) by STREAM's rule: over a buffer at least four times the
+    last-level cache (at least 1 GiB), so what is timed comes from memory, not from cache."""
+    torch.set_num_threads(threads)
+    size = max(4 * (last_level_cache_bytes() or 0), 1 << 30)
+    numel = size // 4
+    buffer = torch.ones(numel)
+    rate = _best_rate(numel * 4 / 1e9, buffer.sum, reps)
+    del buffer
+    return {"dram_read_gbs": rate, "dram_buffer_mb": size / 1e6}
+
+
 def measure_products_only(config: ModelConfig, threads: int, reps: int) -> float:
     """Characters/s if batch-1 generation did nothing but its weight products: ``F.linear`` of a
     one-row input with every matrix one patch step and its characters' steps read (a patch of
@@ -309,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
                     spec = RowSpec(asdict(config), context, batch, path, threads, args.seconds, args.seed)
                     results.append((spec, run(spec)))
     limits.append(measure_limits(config, threads, reps))
+    dram = measure_dram_read(threads, 2 if args.quick else 3)
     products_only = measure_products_only(config, threads, reps)
     read = max(m["read_gbs"] for m in limits)
     matmul = max(m["matmul_gflops"] for m in limits)
@@ -324,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
                      "chars": r["chars"], "seconds": r["seconds"], "chars_per_patch": per_patch,
                      "bandwidth_bound": bw_bound, "compute_bound": compute_bound,
                      "weights_only_bound": read * 1e9 / cost.weight_bytes_per_char,
+                     "dram_bandwidth_bound": spec.batch * dram["dram_read_gbs"] * 1e9
+                     / (cost.weight_bytes_per_char + spec.batch * cost.cache_bytes_per_char),
                      "peak_rss_mb": r["peak_rss_mb"], "texts": r["texts"]})
     for row in rows:
         base = next((o for o in rows if o["path"] == "no-cache" and o["context"] == row["context"]
@@ -335,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - begun
 
     if args.json:
-        print(json.dumps({"config": asdict(config), "threads": threads, "limits": limits,
+        print(json.dumps({"config": asdict(config), "threads": threads, "limits": limits, "dram": dram,
                           "products_only_chars_per_s": products_only, "rows": [
             {k: v for k, v in row.items() if k != "texts"} for row in rows]}, indent=2))
         return 0
@@ -345,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{config.patch_hidden}, {config.patch_layers} patch + {config.char_layers} char layers, "
         f"torch {torch.__version__}, threads {thread_note}"))
     for name in ("context", "batch", "path", "chars/s", "x vs no-cache", "% fp32 BW bound",
-                 "% compute bound", "peak RSS MB"):
+                 "% DRAM BW bound", "% compute bound", "peak RSS MB"):
         table.add_column(name, justify="left" if name == "path" else "right")
     last = None
     for row in rows:
@@ -357,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
                       "no-cache" if row["path"] == "no-cache" else f"cache {row['path']}",
                       f"{row['chars_per_s']:,.0f}", ratio,
                       f"{100 * row['chars_per_s'] / row['bandwidth_bound']:.0f}%",
+                      f"{100 * row['chars_per_s'] / row['dram_bandwidth_bound']:.0f}%",
                       f"{100 * row['chars_per_s'] / row['compute_bound']:.1f}%", f"{row['peak_rss_mb']:,.0f}")
     console.print(table)
     reads = ", ".join(f"{m['read_gbs']:.1f}" for m in limits)
@@ -371,6 +404,11 @@ def main(argv: list[str] | None = None) -> int:
         f"bandwidth bound {read * 1e9 / cost64.weight_bytes_per_char:,.0f} chars/s, "
         f"compute bound {matmul * 1e9 / cost64.flops_per_char:,.0f} chars/s. Bandwidth bound at batch B = "
         "B x read rate / (weight bytes + B x KV-cache bytes) per character; compute bound = matmul rate / FLOPs.")
+    console.print(
+        f"DRAM streaming read (STREAM's rule: a {dram['dram_buffer_mb']:,.0f} MB buffer, at least 4x the "
+        f"last-level cache): {dram['dram_read_gbs']:.1f} GB/s, a bound of "
+        f"{dram['dram_read_gbs'] * 1e9 / cost64.weight_bytes_per_char:,.0f} chars/s at batch 1. Where the weights "
+        "fit in the cache, as here, they are read at the cache rate: the fp32 BW bound above is the tighter one.")
     bound64 = read * 1e9 / cost64.weight_bytes_per_char  # the same patch of patch_size - 1 characters
     console.print(
         f"Weight products alone (F.linear of one row by every matrix a patch and its characters read, nothing "
