@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from musegen_cli.analysis.abc_header import meter_value, parse_abc_header
 from musegen_cli.analysis.bars import Bar
+from musegen_cli.notation.abc_reader import quiet_music21
 from musegen_cli.notation.abc_text import normalize_for_music21
 
 if TYPE_CHECKING:
@@ -38,7 +39,8 @@ def read_abc_bars(tune: str) -> list[list[Bar]]:
     from music21 import abcFormat
 
     handler = abcFormat.ABCHandler()
-    handler.process(_prepared(normalize_for_music21(tune).text))
+    with quiet_music21():
+        handler.process(_prepared(normalize_for_music21(tune).text))
     groups = handler.splitByVoice()
     if len(groups) == 1:
         return [_Reader(meter=None).read(groups[0].tokens)]

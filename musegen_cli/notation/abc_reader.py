@@ -7,8 +7,8 @@ bar keeps it. Bars that are still cut share one TimeSignature object, which brea
 MusicXML export; each gets its own copy. After parsing, parts get the voice names from `V: name="..."`, and
 voices that `%%score (1 2)` puts on one staff are merged back into one part with music21
 voices (as our writer and NotaGen's data write piano music). music21 writes its beaming
-warnings ("messed up beam pair") straight to stderr while it parses; they are dropped, as
-they say nothing about the music a user could act on.
+warnings ("messed up beam pair") and reading notes straight to stderr while it parses; they
+are dropped (`quiet_music21`), as they say nothing about the music a user could act on.
 """
 
 from __future__ import annotations
@@ -24,15 +24,22 @@ if TYPE_CHECKING:
     from music21 import stream
 
 
+def quiet_music21() -> contextlib.AbstractContextManager:
+    """Drop what music21's ABC reader writes to stderr while it reads ("messed up beam pair",
+    "could not get pitch information ... assuming C"): notes about its own reading, which a
+    user cannot act on and which would land in the middle of musegen's output."""
+    return contextlib.redirect_stderr(io.StringIO())
+
+
 def parse_abc(tune: str) -> stream.Score:
     """Parse one ABC tune (text with a single X:) into a Score."""
     from music21 import abcFormat, stream
 
     normalized = normalize_for_music21(tune)
-    handler = abcFormat.ABCFile().readstr(normalized.text)
-    _keep_meter_changes(handler.tokens)
     parsed = stream.Score()
-    with contextlib.redirect_stderr(io.StringIO()):  # music21's beaming notes, not the user's business
+    with quiet_music21():
+        handler = abcFormat.ABCFile().readstr(normalized.text)
+        _keep_meter_changes(handler.tokens)
         abcFormat.translate.abcToStreamScore(handler, parsed)
     _unshare_time_signatures(parsed)
     parts = list(parsed.parts)

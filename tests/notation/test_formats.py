@@ -107,3 +107,13 @@ d edB gfeg (3gab| (ec).c.e.e ((fdd) e>f| efdB {c}B2AB zE E2 |B/B/A/ B2ge d2 (2)d
 def test_music21s_beaming_warnings_do_not_reach_the_user(capsys) -> None:
     parse_score(BEAMS_MUSIC21_WARNS_ABOUT.encode(), "abc")
     assert capsys.readouterr().err == ""
+
+
+def test_music21s_reading_notes_do_not_reach_the_user(capsys) -> None:
+    """music21 says it read an unknown letter as C; the analyzer reads the tune quietly too."""
+    from musegen_cli.analysis.features import analyze_abc
+
+    tune = "X:1\nM:4/4\nL:1/8\nK:C\nc2 p2 d4|\n"
+    parse_score(tune.encode(), "abc")
+    analyze_abc(tune)
+    assert capsys.readouterr().err == ""
