@@ -206,8 +206,8 @@ def test_a_rewritten_bar_leaves_no_trace_in_the_stream():
     from musegen_plugins.abc_transformer.sampling import _Row
 
     row = _Row(prompt_patches=3, check=BarCheck(), patches=4, chars=40, bars=2,
-               held=["abc", "def|"], unit_state=torch.zeros(2))
+               held=["abc", "def|"], unit_state=torch.zeros(2), tries_left=1)
     row.check.pending = "abc"
-    assert row.can_rewrite(limit=1) and row.rewind() == 3 + 2
+    assert row.can_rewrite() and row.rewind() == 3 + 2
     assert (row.patches, row.chars, row.bars, row.held, row.check.pending) == (2, 33, 1, [], "")
-    assert not row.can_rewrite(limit=1)
+    assert not row.can_rewrite()  # the unit's tries are spent
