@@ -2,7 +2,7 @@
 
     python benchmarks/dpo_gain.py [--model default|PATH] [--scorer PATH] [--samples 16]
         [--emotion-iterations 3] [--reference-iterations 2] [--reference corpus:bach]
-        [--bars 16] [--lr 1e-5] [--epochs 1] [--eval-samples 16] [--seed 0] [--device auto]
+        [--bars 16] [--lr 1e-5] [--epochs 1] [--beta 0.1] [--eval-samples 16] [--seed 0] [--device auto]
         [--work DIR] [--json]
 
 Two runs of the real `musegen dpo` loop (`musegen_cli.alignment.loop`) from the same model:
@@ -66,7 +66,7 @@ def run_one(name: str, args: argparse.Namespace, reward: dict[str, float], condi
     reference = load_reference_music(args.reference, scorer)[0] if "reference" in reward else None
     settings = RunSettings(model=str(info.path.resolve()), family=family.name, reward=reward, conditions=conditions,
                            iterations=iterations, samples=args.samples,
-                           dpo=DpoOptions(lr=args.lr, epochs=args.epochs), seed=args.seed,
+                           dpo=DpoOptions(lr=args.lr, epochs=args.epochs, beta=args.beta), seed=args.seed,
                            max_bars=args.bars, reference=args.reference if reference is not None else None,
                            scorer=args.scorer)
     out = work / name
@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bars", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-5)
     parser.add_argument("--epochs", type=int, default=1, help="passes over each iteration's pairs")
+    parser.add_argument("--beta", type=float, default=0.1, help="DPO temperature (larger: closer to the start)")
     parser.add_argument("--eval-samples", type=int, default=16,
                         help="pieces per condition set when every model is measured on the common seeds")
     parser.add_argument("--seed", type=int, default=0)
