@@ -2,7 +2,7 @@
 
     python benchmarks/generation_speed.py [--preset NAME | --hidden 512 --patch-layers 6
         --char-layers 3 --heads 8] [--contexts 64,256,1024] [--batches 1,16]
-        [--paths no-cache,fp32,bf16,int8] [--threads auto|N] [--seconds 1.5] [--quick]
+        [--paths no-cache,fp32,compiled,bf16,int8] [--threads auto|N] [--seconds 1.5] [--quick]
 
 Weights are random (seeded, the same for every row): speed does not depend on what a model
 has learned, only on its shape. The default shape is the 30M-parameter one of the issue
@@ -15,7 +15,9 @@ are timed through the public ``stream`` API until ``--seconds`` have passed (at 
 patch). Paths: ``no-cache`` is the reference loop (``use_cache=False``: reruns the whole
 prefix for every patch and the whole partial patch for every character); ``fp32``, ``bf16``
 and ``int8`` use the KV caches, with float32, bfloat16 (``model.to(torch.bfloat16)``) and
-int8 dynamically quantized linear layers (``quantize_int8``). ``no-cache`` and ``fp32`` draw
+int8 dynamically quantized linear layers (``quantize_int8``); ``compiled`` is fp32 with the
+characters spelled by the ``torch.compile``'d fixed-shape step (``static_step``, ``musegen
+generate --compile``; the compilation falls in the untimed first patch). ``no-cache`` and ``fp32`` draw
 from the same seeded generator and must write the same text; the run checks it.
 
 The two limits, measured in the same run (best of the measurements taken before and after
@@ -69,7 +71,7 @@ from musegen_plugins.abc_transformer.model import (  # noqa: E402
 from musegen_cli.notation.abc_patches import END, encode_prompt  # noqa: E402
 from musegen_plugins.abc_transformer.sampling import SamplingConfig, stream  # noqa: E402
 
-PATHS = ("no-cache", "fp32", "bf16", "int8")
+PATHS = ("no-cache", "fp32", "compiled", "bf16", "int8")
 MAX_TIMED_PATCHES = 48
 # One bar per patch: 15 characters and EOP; a line's newline joins its last bar (16 characters).
 _HEADER = "L:1/8\nM:4/4\nK:D\n"
@@ -155,7 +157,8 @@ def run_row(spec: RowSpec) -> dict:
     prompt = prompt_of(spec.context, model.config.patch_size)
     generator = torch.Generator().manual_seed(spec.seed)
     sampling = SamplingConfig(max_patches=MAX_TIMED_PATCHES + 1)
-    events = stream(model, [prompt] * spec.batch, sampling, generator, use_cache=spec.path != "no-cache")
+    events = stream(model, [prompt] * spec.batch, sampling, generator, use_cache=spec.path != "no-cache",
+                    compile_steps=spec.path == "compiled")
     seen, chars, patches, start = 0, 0, 0, None
     texts: list[str] = []
     for event in events:
@@ -361,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         base = next((o for o in rows if o["path"] == "no-cache" and o["context"] == row["context"]
                      and o["batch"] == row["batch"]), None)
         row["vs_no_cache"] = row["chars_per_s"] / base["chars_per_s"] if base else None
-        if base and row["path"] == "fp32":
+        if base and row["path"] in ("fp32", "compiled"):
             n = min(len(base["texts"]), len(row["texts"]))
             row["same_text"] = base["texts"][:n] == row["texts"][:n]
     elapsed = time.perf_counter() - begun
@@ -416,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         "at batch 1; no eager batch-1 path can be faster than this.")
     same = [row["same_text"] for row in rows if "same_text" in row]
     if same:
-        console.print("cache fp32 and no-cache wrote the same text: " + ("yes" if all(same) else "NO"))
+        console.print("cache fp32, compiled and no-cache wrote the same text: " + ("yes" if all(same) else "NO"))
     console.print(f"{sum(r['chars'] for r in rows):,} characters timed; run took {elapsed:.0f} s.")
     return 0
 

@@ -313,6 +313,11 @@ def test_damaged_model_is_a_user_error(model_dir: Path, cli: Path) -> None:
     assert "safetensors" in result.stderr
 
 
+def test_a_family_without_a_compiled_sampler_says_so(model_dir: Path, cli: Path) -> None:
+    result = invoke("generate", "--model", model_dir, "--compile", "--seed", "1")
+    assert result.exit_code == 2 and "no compiled sampler" in result.stderr
+
+
 def test_a_family_without_reduced_precision_says_so(model_dir: Path, cli: Path) -> None:
     result = invoke("generate", "--model", model_dir, "--precision", "int8", "--seed", "1")
     assert result.exit_code == 2 and "fp32 only" in result.stderr

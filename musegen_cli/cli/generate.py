@@ -213,6 +213,10 @@ def generate_command(
     precision: Annotated[
         str, typer.Option("--precision", help="Weights to sample with: fp32, bf16, or int8 (CPU; about 2x faster).")
     ] = "fp32",
+    compile_steps: Annotated[
+        bool, typer.Option("--compile", help="Spell characters with a torch.compile'd step: faster long "
+                           "generations after a one-off compile of some seconds (a C++ compiler on the CPU).")
+    ] = False,
     transfer_from: Annotated[
         Optional[Path], typer.Option("--from", help="Element transfer: the piece to change (with --take, --of).")
     ] = None,
@@ -258,6 +262,12 @@ def generate_command(
         if set_precision is None:
             raise UserError(f"the {family.name} family samples in fp32 only; leave out --precision")
         set_precision(precision)
+    if compile_steps:
+        if direction:
+            raise UserError("--compile cannot be combined with --direction: the compiled step is not steered")
+        if not hasattr(loaded, "compile_steps"):
+            raise UserError(f"the {family.name} family has no compiled sampler; leave out --compile")
+        loaded.compile_steps = True
     request = GenerateRequest(
         conditions=check_conditions(family, given, loaded.known_conditions()),
         count=count,

@@ -43,6 +43,8 @@ class AbcModel:
         #: model with the given prompt lines only (how the benchmark measures raw control).
         self.use_template = use_template
         self.condition_values = {name: tuple(values) for name, values in condition_values.items()}
+        #: Spell characters with the compiled fixed-shape step (`static_step`, `--compile`).
+        self.compile_steps = False
 
     @property
     def device(self) -> torch.device:
@@ -94,7 +96,7 @@ class AbcModel:
         for row, prompt in enumerate(prompts):
             header = cond.strip_condition_lines(prompt).split("\n", 1)[1]
             yield row, f"X:{row + 1}\n{header}"
-        for event in stream(self.model, prompts, sampling, generator):
+        for event in stream(self.model, prompts, sampling, generator, compile_steps=self.compile_steps):
             if event.text:
                 yield event.row, event.text
 

@@ -24,6 +24,7 @@ from musegen_cli.notation.abc_patches import END, EOP, PAD, encode_prompt, ends_
 from musegen_cli.notation.bar_check import BarCheck
 
 from .model import AbcTransformer
+from .static_step import StaticCharSteps
 
 
 @dataclass(frozen=True)
@@ -106,14 +107,21 @@ class Completion:
 
 
 class _CachedSteps:
-    """Generation steps that keep keys/values at both levels."""
+    """Generation steps that keep keys/values at both levels; with ``static_chars`` the
+    characters are spelled by a compiled fixed-shape step (`static_step`)."""
 
     @torch.inference_mode()
-    def __init__(self, model: AbcTransformer, prompts: Tensor, lengths: Tensor, max_new: int | None) -> None:
+    def __init__(self, model: AbcTransformer, prompts: Tensor, lengths: Tensor, max_new: int | None,
+                 static_chars: bool = False) -> None:
         self.model = model
         room = None if max_new is None else int(lengths.max()) + max_new  # all a row can push
         self.patch_cache = model.new_cache("patch", len(lengths), room)
         self.char_cache = model.new_cache("char", len(lengths))
+        self.static = None
+        if static_chars:
+            if any(block._forward_hooks or block._forward_pre_hooks for block in model.char_decoder.blocks):
+                raise ValueError("a compiled character step cannot be steered; generate without compiling")
+            self.static = StaticCharSteps(model, len(lengths))
         self.states = model.prefill(prompts, lengths, self.patch_cache)
 
     @torch.inference_mode()
@@ -122,16 +130,22 @@ class _CachedSteps:
 
     @torch.inference_mode()
     def first_char(self) -> Tensor:
+        if self.static is not None:
+            return self.static.first_char(self.states)
         return self.model.first_char(self.states, self.char_cache)
 
     @torch.inference_mode()
     def next_char(self, tokens: Tensor) -> Tensor:
+        if self.static is not None:
+            return self.static.next_char(tokens)
         return self.model.next_char(tokens, self.char_cache)
 
     @torch.inference_mode()
     def keep(self, rows: Tensor) -> None:
         self.patch_cache.keep(rows)
         self.char_cache.keep(rows)
+        if self.static is not None:
+            self.static.keep(rows)
         self.states = self.states[rows]
 
     @torch.inference_mode()
@@ -214,12 +228,15 @@ def _spell_patch(steps: _CachedSteps | _RecomputeSteps, forced: Tensor, n_forced
 
 
 def stream(model: AbcTransformer, prompts: Sequence[str], config: SamplingConfig = SamplingConfig(),
-           generator: torch.Generator | None = None, use_cache: bool = True) -> Iterator[PatchEvent]:
+           generator: torch.Generator | None = None, use_cache: bool = True,
+           compile_steps: bool = False) -> Iterator[PatchEvent]:
     """Continue every prompt, yielding patches as they are written.
 
     Prompts may differ in length; an empty prompt starts a piece from scratch. Each row
     ends with one event whose ``finish`` is set. ``generator`` (on the model's device)
-    makes the result reproducible; ``use_cache=False`` runs the slow reference loop.
+    makes the result reproducible; ``use_cache=False`` runs the slow reference loop;
+    ``compile_steps`` spells characters with a compiled step (`static_step`; the first
+    patch pays the compilation).
     """
     if model.training:
         raise ValueError("sampling needs the model in eval mode (call model.eval())")
@@ -231,7 +248,7 @@ def stream(model: AbcTransformer, prompts: Sequence[str], config: SamplingConfig
     lengths = torch.tensor([len(patches) for patches, _ in encoded], device=device)
     if int(lengths.max()) >= context:
         raise ValueError(f"a prompt fills {int(lengths.max())} patches; the model reads at most {context}")
-    return _run(model, encoded, lengths, config, generator, use_cache, list(prompts))
+    return _run(model, encoded, lengths, config, generator, use_cache, list(prompts), compile_steps)
 
 
 def _bar_check(prompt: str) -> BarCheck:
@@ -343,7 +360,7 @@ class _Row:
 
 def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]], lengths: Tensor,
          config: SamplingConfig, generator: torch.Generator | None, use_cache: bool,
-         prompt_texts: list[str]) -> Iterator[PatchEvent]:
+         prompt_texts: list[str], compile_steps: bool = False) -> Iterator[PatchEvent]:
     size, context = model.config.patch_size, model.config.max_patches
     device = lengths.device
     batch = torch.full((len(encoded), int(lengths.max()), size), PAD, device=device)
@@ -353,7 +370,7 @@ def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]]
         forced[row, : len(open_chars)] = torch.tensor(open_chars, dtype=torch.long)
     n_forced = torch.tensor([len(chars) for _, chars in encoded], device=device)
 
-    steps = (_CachedSteps(model, batch, lengths, config.max_patches) if use_cache
+    steps = (_CachedSteps(model, batch, lengths, config.max_patches, compile_steps) if use_cache
              else _RecomputeSteps(model, batch, lengths))
     active = list(range(len(encoded)))
     rows = [_Row(length, _bar_check(text) if config.bar_retries else None)
@@ -412,11 +429,12 @@ def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]]
 
 
 def generate(model: AbcTransformer, prompts: Sequence[str], config: SamplingConfig = SamplingConfig(),
-             generator: torch.Generator | None = None, use_cache: bool = True) -> list[Completion]:
+             generator: torch.Generator | None = None, use_cache: bool = True,
+             compile_steps: bool = False) -> list[Completion]:
     """Continue every prompt to its end or a limit; see ``stream``."""
     texts: list[list[str]] = [[] for _ in prompts]
     finish: list[Literal["end", "length"]] = ["length"] * len(prompts)
-    for event in stream(model, prompts, config, generator, use_cache):
+    for event in stream(model, prompts, config, generator, use_cache, compile_steps):
         texts[event.row].append(event.text)
         if event.finish:
             finish[event.row] = event.finish

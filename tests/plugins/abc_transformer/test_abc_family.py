@@ -186,6 +186,11 @@ def test_generate_samples_with_reduced_precision(cli_model, precision):
     assert json.loads(result.stdout)["pieces"][0]["abc"].startswith("X:1\n")
 
 
+def test_compile_is_refused_with_steering(cli_model, tmp_path):
+    steered = invoke("generate", "--model", cli_model, "--compile", "--direction", tmp_path, "--seed", 1)
+    assert steered.exit_code == 2 and "--compile cannot be combined with --direction" in steered.stderr
+
+
 def test_an_unknown_precision_is_a_user_error(cli_model):
     result = invoke("generate", "--model", cli_model, "--precision", "fp8", "--seed", 1)
     assert result.exit_code == 2 and "valid values: fp32, bf16, int8" in result.stderr
