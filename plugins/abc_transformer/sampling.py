@@ -375,10 +375,11 @@ def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]]
     active = list(range(len(encoded)))
     rows = [_Row(length, _bar_check(text) if config.bar_retries else None)
             for length, text in zip(lengths.tolist(), prompt_texts)]
+    unit_tries = UNIT_TRIES_PER_RETRY * config.bar_retries
     while True:
         for i, r in enumerate(active):
             if rows[r].opens_unit:  # a unit that began in the prompt is never rewritten
-                rows[r].start_unit(steps.states[i].clone() if n_forced[i] == 0 else None, UNIT_TRIES_PER_RETRY * config.bar_retries)
+                rows[r].start_unit(steps.states[i].clone() if n_forced[i] == 0 else None, unit_tries)
         patch = _spell_patch(steps, forced, n_forced, config, generator)
         misfits = [0] * len(active)
         if config.bar_retries:
