@@ -6,11 +6,12 @@ and an 8-beat one both look correct in the translated score. Bars, their lengths
 repeat structure are therefore read here, from the tokens the translator starts from
 (durations with broken rhythms applied; tuplets and grace notes are applied here).
 
-Each `V:` voice gives its own list of bars. The tune is first rewritten as `parse_abc` reads it
-(`abc_text.normalize_for_music21`): music21 puts interleaved `[V:1]bar|[V:2]bar|` voices
-all in one, where every voice's pickup would look like a short bar in mid-tune. Known gaps, all rare in folk collections: the
-rests `x` and `Z` and the endings `[3` and `[1,2` are not tokenized by music21 (`[1,2` is
-read as a first ending), and an inline `[L:]` is ignored.
+Each `V:` voice gives its own list of bars. The tune is first rewritten as `parse_abc` reads
+it (`abc_text.normalize_for_music21`): music21 puts interleaved `[V:1]bar|[V:2]bar|` voices
+all in one, where every voice's pickup would look like a short bar in mid-tune; the rewrite
+also turns inline `[K:]`, `[M:]`, `[L:]` fields into field lines music21 reads. Known gaps,
+all rare in folk collections: the rests `x` and `Z` and the endings `[3` and `[1,2` are not
+tokenized by music21 (`[1,2` is read as a first ending).
 """
 
 from __future__ import annotations

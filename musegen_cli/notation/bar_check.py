@@ -9,8 +9,8 @@ closes a section (`:|`, `||`, `|]`, `::`) when it and one of the voice's pickups
 full bar, or as a later bar that opens a section (after those lines, or starting with
 `|:`) when it and a short section end already written make up a full bar. The check
 cannot see the future, so it asks that later pickup for its partner in the past: an
-unpaired one is what the analyzer counts off. Over-long bars never fit, and a bar is refused as soon as its notes overflow the meter, before its
-bar line. Music without a meter is given the benefit of the doubt, and so is a bar the
+unpaired one is what the analyzer counts off. Over-long bars never fit, and a bar is
+refused as soon as its notes overflow the meter, before its bar line. Music without a meter is given the benefit of the doubt, and so is a bar the
 duration reader does not understand, unless the check is `strict` (as the sampler's is: a
 model's bar that cannot be read is worth writing again).
 

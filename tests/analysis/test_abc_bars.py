@@ -83,3 +83,7 @@ def test_interleaved_voices_are_read_apart_each_with_its_pickup() -> None:
     voices = read_abc_bars(tune)
     assert [[bar.length for bar in voice] for voice in voices] == [[1.0, 3.0], [1.0, 3.0]]
     assert [off_meter_bars(voice) for voice in voices] == [[], []]
+
+
+def test_an_inline_unit_length_counts() -> None:
+    assert lengths("cdef|[L:1/16]cdefgabc|\n", "X:1\nM:2/4\nL:1/8\nK:C\n") == [2.0, 2.0]
