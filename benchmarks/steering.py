@@ -2,10 +2,10 @@
 
     python benchmarks/steering.py [--model default|PATH] [--data corpus|DATASET] [--pieces 400]
         [--concepts mode,register,density,meter,tonic] [--samples 24] [--strengths 0.5,1,2,4]
-        [--bars 16] [--seed 0] [--json out.json]
+        [--bars 16] [--pooling mean|last] [--seed 0] [--json out.json]
 
 1. Probe quality per concept: directions are fitted as `musegen steer fit` does (`--pieces`
-   training pieces of the dataset, mean pooling, 80/20 split); the table gives the best
+   training pieces of the dataset, `--pooling` mean (default) or last, 80/20 split); the table gives the best
    layer's RFM validation score against the best layer's linear probe (accuracy, or R^2 for
    density).
 2. Steering success (for the concepts among `--concepts`), with the default settings of `--direction` (exp layer weighting,
@@ -60,7 +60,7 @@ def concept_of(features: Any, concept: str) -> str | None:
 
 
 def fit_all(family: Any, model: Any, info: Any, records: list[dict], names: list[str], count: int,
-            seed: int) -> dict[str, Any]:
+            seed: int, pooling: str = "mean") -> dict[str, Any]:
     from musegen_cli.model_dir import weights_hash
     from musegen_cli.steering.concepts import built_in
     from musegen_cli.steering.fit import fit_directions
@@ -70,8 +70,8 @@ def fit_all(family: Any, model: Any, info: Any, records: list[dict], names: list
     for name in names:
         start = time.perf_counter()
         concept = built_in(name, records, count, seed)
-        activations = family.layers.capture(model, concept.pieces, None, "mean")
-        found[name] = fit_directions(activations, concept, identity, "mean", seed=seed)
+        activations = family.layers.capture(model, concept.pieces, None, pooling)
+        found[name] = fit_directions(activations, concept, identity, pooling, seed=seed)
         console.print(f"fitted {name} on {len(concept.pieces)} pieces in {time.perf_counter() - start:.0f} s")
     return found
 
@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=24, help="generated pieces per case and strength")
     parser.add_argument("--strengths", default="0.5,1,2,4")
     parser.add_argument("--bars", type=int, default=16)
+    parser.add_argument("--pooling", choices=("mean", "last"), default="mean",
+                        help="how activations are pooled for the fits (last moved mode further)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -129,9 +131,9 @@ def run(args: argparse.Namespace) -> int:
     if hasattr(model, "use_template"):
         model.use_template = False  # prompt lines only: see the module doc
     records = read_split(dataset_folder(args.data), "train")
-    found = fit_all(family, model, info, records, names, args.pieces, args.seed)
+    found = fit_all(family, model, info, records, names, args.pieces, args.seed, args.pooling)
 
-    probe = Table(title=f"Probe quality per concept — {info.name}, {args.pieces} pieces, mean pooling")
+    probe = Table(title=f"Probe quality per concept — {info.name}, {args.pieces} pieces, {args.pooling} pooling")
     for column in ("concept", "measure", "best RFM layer", "RFM", "best linear layer", "linear", "RFM - linear"):
         probe.add_column(column, justify="left" if column in ("concept", "measure") else "right")
     probes = {}

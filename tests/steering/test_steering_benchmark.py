@@ -18,10 +18,10 @@ def test_probe_and_steering_tables(cli_model, mode_folders, tmp_path, capsys):
     report = tmp_path / "steer.json"
     bench = load_benchmark("steering")
     argv = ["--model", str(cli_model), "--data", str(data), "--concepts", "mode", "--pieces", "20",
-            "--samples", "2", "--strengths", "4", "--bars", "2", "--json", str(report)]
+            "--samples", "2", "--strengths", "4", "--bars", "2", "--pooling", "last", "--json", str(report)]
     assert bench.main(argv) == 0
     found = json.loads(report.read_text())
     assert set(found["probes"]) == {"mode"} and 0 <= found["probes"]["mode"]["rfm"] <= 1
     assert set(found["steering"]) == {"mode major->minor", "mode minor->major"}
     assert [row["strength"] for row in found["steering"]["mode major->minor"]] == [0.0, 4.0]
-    assert "Probe quality" in capsys.readouterr().out
+    assert "last pooling" in capsys.readouterr().out
