@@ -26,7 +26,10 @@ TEXT_IDS: tuple[int, ...] = (9, 10, *range(32, 127))
 """Ids of the characters a patch may hold: tab, newline and printable ASCII."""
 
 _OUTSIDE_ALPHABET = re.compile(r"[^\t\n\x20-\x7e]")
-_FIELD_LINE = re.compile(r"[A-Za-z+]:(?!\|)|%|\s*$")
+FIELD = re.compile(r"([A-Za-z+]):(?!\|)(.*)")
+"""An ABC field line (``name``, ``value``): a letter, or ``+`` for a continuation, and a colon
+not followed by a bar line (``d:|`` is a bar). Units, header plans and bar checks share it."""
+_FIELD_LINE = re.compile(rf"{FIELD.pattern}|%|\s*$")
 # Quoted strings, !decorations! and comments may contain '|', so they are matched (and
 # skipped) as whole tokens; only the "bar" group ends a unit.
 _TOKENS = re.compile(r'"[^"\n]*"|![^!\n]*!|%.*|(?P<bar>\[\||:*\|[\]|:]*|::)')

@@ -10,9 +10,10 @@ full bar, or as a later bar that opens a section (after those lines, or starting
 `|:`) when it and a short section end already written make up a full bar. The check
 cannot see the future, so it asks that later pickup for its partner in the past: an
 unpaired one is what the analyzer counts off. Over-long bars never fit, and a bar is
-refused as soon as its notes overflow the meter, before its bar line. Music without a meter is given the benefit of the doubt, and so is a bar the
-duration reader does not understand, unless the check is `strict` (as the sampler's is: a
-model's bar that cannot be read is worth writing again).
+refused as soon as its notes overflow the meter, before its bar line. Music without a meter
+is given the benefit of the doubt, and so is a bar the duration reader does not understand,
+unless the check is `strict` (as the sampler's is: a model's bar that cannot be read is
+worth writing again).
 
 The sampler uses it to write a bar again when the model miscounted (`--bar-retries`).
 """
@@ -24,8 +25,8 @@ from fractions import Fraction
 
 from musegen_cli.analysis.abc_header import field_readable, meter_value
 from musegen_cli.notation.abc_durations import segment_length
+from musegen_cli.notation.abc_patches import FIELD
 
-_FIELD = re.compile(r"^([A-Za-z]):(?!\|)(.*)$")  # as `abc_patches` cuts units: `d:|` is a bar
 _INLINE = re.compile(r"\[([MLV]):([^\]]*)\]")
 _ANY_INLINE = re.compile(r"\[[A-Za-z]:[^\]]*\]")
 _BAR_END = re.compile(r"(\[\||:*\|[\]|:]*|::)\s*$")
@@ -56,7 +57,7 @@ class BarCheck:
         """How badly ``text`` fails: 0 it fits; 1 its length is wrong; 2 it cannot be read
         (only in a strict check). A sampler out of retries keeps its least bad try."""
         unit = self.pending + text
-        field = _FIELD.match(unit.strip())
+        field = FIELD.fullmatch(unit.strip())
         if field and self.strict and unit.endswith("\n") and not field_readable(*field.groups()):
             return 2  # a meter or unit length no reader can take: write the line again
         if not self.in_body or field or unit.lstrip().startswith("%"):
@@ -91,13 +92,13 @@ class BarCheck:
         unit = self.pending + text
         stripped = unit.strip()
         complete_line = unit.endswith("\n") and (
-            _FIELD.match(stripped) or stripped.startswith("%") or not self._music(unit))
+            FIELD.fullmatch(stripped) or stripped.startswith("%") or not self._music(unit))
         if not (complete_line or _BAR_END.search(unit)):
             self.pending = unit
             return
         self.pending = ""
         line = unit.strip()
-        field = _FIELD.match(line)
+        field = FIELD.fullmatch(line)
         if line.startswith("%"):
             return  # a comment or a condition line
         if field:

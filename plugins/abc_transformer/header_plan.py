@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from musegen_cli.analysis.abc_header import field_readable, meter_value, parse_key
+from musegen_cli.notation.abc_patches import FIELD
 
 from .conditions import EMOTION_PARTS
 
@@ -41,7 +42,6 @@ TEMPO_QPM: dict[str, tuple[int, int]] = {"fast": (144, 176), "slow": (56, 76)}
 
 _MAJOR_LIKE = {"major", "lydian", "mixolydian"}
 _MINOR_LIKE = {"minor", "dorian", "phrygian", "locrian"}
-_FIELD = re.compile(r"[A-Za-z+]:(?!\|)")
 _DEFAULT_KEY = {"major": "C", "minor": "Am"}
 
 
@@ -73,7 +73,7 @@ def header_done(text: str) -> bool:
     """Whether a model's opening text holds its whole header: a complete `K:` line, or
     any complete line that is not a field (the music has begun)."""
     for line in text.split("\n")[:-1]:  # complete lines only
-        if line.startswith("K:") or not _FIELD.match(line) and not line.startswith("%"):
+        if line.startswith("K:") or not FIELD.match(line) and not line.startswith("%"):
             return True
     return False
 
@@ -86,7 +86,7 @@ def apply(header: str, plan: HeaderPlan, rng: random.Random) -> str:
     or unit length is mended (`readable_field`)."""
     lines, key_line = [], None
     for line in header.split("\n"):
-        if not line or not (_FIELD.match(line) or line.startswith("%")):
+        if not line or not (FIELD.match(line) or line.startswith("%")):
             break
         if line.startswith("K:"):
             key_line = line
