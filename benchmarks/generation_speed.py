@@ -17,8 +17,9 @@ prefix for every patch and the whole partial patch for every character); ``fp32`
 and ``int8`` use the KV caches, with float32, bfloat16 (``model.to(torch.bfloat16)``) and
 int8 dynamically quantized linear layers (``quantize_int8``); ``compiled`` is fp32 with the
 characters spelled by the ``torch.compile``'d fixed-shape step (``static_step``, ``musegen
-generate --compile``; the compilation falls in the untimed first patch). ``no-cache`` and ``fp32`` draw
-from the same seeded generator and must write the same text; the run checks it.
+generate --compile``; the compilation falls in the untimed first patch). ``no-cache``, ``fp32``
+and ``compiled`` draw from the same seeded generator and must write the same text; the run
+checks it.
 
 The two limits, measured in the same run (best of the measurements taken before and after
 the rows, since other processes may share the CPU):
@@ -192,6 +193,12 @@ def run_row_isolated(spec: RowSpec) -> dict:
 # ----- the CPU's two limits --------------------------------------------------------------
 
 
+def bandwidth_bound(read_gbs: float, batch: int, cost) -> float:
+    """Characters/s if every byte a step reads (weights once, each row's KV cache) came at
+    ``read_gbs``: the bandwidth bound at batch B."""
+    return batch * read_gbs * 1e9 / (cost.weight_bytes_per_char + batch * cost.cache_bytes_per_char)
+
+
 def _best_rate(work: float, fn, reps: int) -> float:
     fn()
     best = 0.0
@@ -350,15 +357,13 @@ def main(argv: list[str] | None = None) -> int:
     for spec, r in results:
         per_patch = r["chars"] / (r["patches"] * spec.batch)
         cost = estimate_costs(config, spec.context, chars_per_patch=per_patch)
-        bw_bound = spec.batch * read * 1e9 / (cost.weight_bytes_per_char + spec.batch * cost.cache_bytes_per_char)
         compute_bound = matmul * 1e9 / cost.flops_per_char
         speed = r["chars"] / r["seconds"]
         rows.append({"context": spec.context, "batch": spec.batch, "path": spec.path, "chars_per_s": speed,
                      "chars": r["chars"], "seconds": r["seconds"], "chars_per_patch": per_patch,
-                     "bandwidth_bound": bw_bound, "compute_bound": compute_bound,
+                     "bandwidth_bound": bandwidth_bound(read, spec.batch, cost), "compute_bound": compute_bound,
                      "weights_only_bound": read * 1e9 / cost.weight_bytes_per_char,
-                     "dram_bandwidth_bound": spec.batch * dram["dram_read_gbs"] * 1e9
-                     / (cost.weight_bytes_per_char + spec.batch * cost.cache_bytes_per_char),
+                     "dram_bandwidth_bound": bandwidth_bound(dram["dram_read_gbs"], spec.batch, cost),
                      "peak_rss_mb": r["peak_rss_mb"], "texts": r["texts"]})
     for row in rows:
         base = next((o for o in rows if o["path"] == "no-cache" and o["context"] == row["context"]
