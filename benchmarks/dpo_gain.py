@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     table = Table("run", "model", "pairs", "loss", "mean reward", "emotion acc", "valid", "distinct",
                   title="dpo gain per iteration: each model measured on the same seeds "
-                        f"({args.eval_samples} pieces per emotion, {4 * args.eval_samples} for the reference)")
+                        f"({args.eval_samples} pieces per condition set, "
+                        f"{REFERENCE_GROUPS * args.eval_samples} per model in each run)")
     for name, run_rows in rows.items():
         for row in run_rows:
             def fmt(values: dict[str, Any], key: str, spec: str = ".3f") -> str:
