@@ -40,7 +40,8 @@ class BarCheck:
         self.strict = strict
         self.meter: str | None = None
         self.unit: Fraction | None = None
-        self.voice = ""
+        self.voice = ""  # "" is also the first named voice: music before any V: belongs to it
+        self.first_voice: str | None = None
         self.voices_started: set[str] = set()
         self.pickups: dict[str, set[Fraction]] = {}  # voice -> lengths of its short section openings
         self.endings: dict[str, set[Fraction]] = {}  # voice -> lengths of its short section ends
@@ -138,8 +139,10 @@ class BarCheck:
             self.meter = value
         elif name == "L":
             self.unit = _fraction(value)
-        elif name == "V":
-            self.voice = value.split()[0] if value else ""
+        elif name == "V" and value.split():
+            if self.first_voice is None:
+                self.first_voice = value.split()[0]
+            self.voice = self._voice_key(value.split()[0])
 
     def _expected(self, unit: str) -> Fraction | None:
         """The bar length (units of L) in force for ``unit``, its inline fields included."""
@@ -150,7 +153,13 @@ class BarCheck:
 
     def _voice_after(self, unit: str) -> str:
         voices = [value.split()[0] for name, value in _INLINE.findall(unit) if name == "V" and value.split()]
-        return voices[-1] if voices else self.voice
+        return self._voice_key(voices[-1]) if voices else self.voice
+
+    def _voice_key(self, voice_id: str) -> str:
+        """The key a voice's bars are kept under. The first voice named (in the header or
+        the body) shares the key of the music written before any `V:`, as readers put that
+        music in the first voice: its pickup is that music's first bar, not its own."""
+        return "" if voice_id == (self.first_voice or voice_id) else voice_id
 
     @staticmethod
     def _opens_section(unit: str) -> bool:

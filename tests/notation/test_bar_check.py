@@ -59,6 +59,17 @@ def test_voices_each_get_a_pickup_and_free_meter_or_unknown_syntax_pass():
     assert all(ok for _, ok in verdicts("X:1\nM:4/4\nK:C\nab &cd|\n"))
 
 
+def test_music_before_any_voice_belongs_to_the_first_voice_named():
+    # Readers put it in the first voice, so that voice's short bar is mid-tune, not a pickup.
+    from musegen_cli.analysis.abc_bars import read_abc_bars
+    from musegen_cli.analysis.bars import off_meter_bars
+
+    tune = "X:1\nM:3/4\nL:1/4\nK:C\nc|c d e|[V:1]c|c d e|[V:2]C|C D E|\n"
+    assert verdicts(tune) == [("c|", True), ("c d e|", True), ("[V:1]c|", False), ("c d e|", True),
+                              ("[V:2]C|", True), ("C D E|", True)]
+    assert [off_meter_bars(voice) for voice in read_abc_bars(tune)] == [[2], []]
+
+
 def test_a_bar_split_across_patches_is_judged_whole():
     check = BarCheck()
     for unit in ("M:4/4\n", "L:1/8\n", "K:C\n"):
