@@ -86,6 +86,12 @@ class BarCheck:
         reader closes it), so a short one must complete a pickup like any section end."""
         return self.misfit("|]") if self.pending.strip() else 0
 
+    @property
+    def at_section_end(self) -> bool:
+        """Whether the tune, cut before the unit still open, would end cleanly: it has one
+        voice, and its last bar closed a section (so no pickup waits for its partner)."""
+        return len(self.voices_started) == 1 and self.voice in self.section_open
+
     def add(self, text: str) -> None:
         """Take ``text`` as written (call after `fits`, whatever it said). Music that has no
         closing bar line yet (a unit longer than a patch, or a bar running on to the next

@@ -37,8 +37,10 @@ class SamplingConfig:
     voice's bars count). Limits are checked at patch ends, so ``max_chars`` may be
     overshot by up to one patch. ``bar_retries`` > 0 checks each finished bar against the
     meter (`notation.bar_check`) and spells a bar that does not fit again (its last patch,
-    or the whole bar from its first patch; ``_Row``), keeping the least bad try when none
-    fits.
+    or the whole bar from its first patch; ``_Row``). When no try fits, a one-voice tune whose
+    last bar closed a section ends there (typically a later section's pickup that no short
+    section end completes: the model insists on it, and a tune cut at its section end is
+    music, one with an unpaired pickup is not); otherwise the least bad try is kept.
     """
 
     temperature: float = 1.0
@@ -394,6 +396,10 @@ def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]]
             if misfits[i] and row.can_rewrite():
                 rewound.append((r, row.rewind()))
                 keep.append(i)
+                continue
+            if misfits[i] and row.check.at_section_end:  # out of tries: end at the section end
+                row.held.clear()
+                yield PatchEvent(r, "", "end")
                 continue
             if ids[0] == END:
                 yield from row.release(r, at_limit=False)

@@ -211,3 +211,14 @@ def test_a_rewritten_bar_leaves_no_trace_in_the_stream():
     assert row.can_rewrite() and row.rewind() == 3 + 2
     assert (row.patches, row.chars, row.bars, row.held, row.check.pending) == (2, 33, 1, [], "")
     assert not row.can_rewrite()  # the unit's tries are spent
+
+
+def test_a_tune_that_cannot_fit_its_next_bar_ends_at_its_section_end():
+    """A model that only writes `c` overflows every bar: after a section end the tune stops
+    there; elsewhere the least bad try is kept."""
+    model = _rigged_model(ord("c"))
+    config = SamplingConfig(temperature=0, max_patches=3, bar_retries=1)
+    after_section, mid_section = generate(model, ["X:1\nM:2/4\nL:1/8\nK:G\nG4:|", "X:1\nM:2/4\nL:1/8\nK:G\nG4|"],
+                                          config)
+    assert (after_section.text, after_section.finish) == ("", "end")
+    assert after_section.text != mid_section.text and "c" in mid_section.text
