@@ -2,7 +2,7 @@
 
     python benchmarks/dpo_gain.py [--model default|PATH] [--scorer PATH] [--samples 16]
         [--emotion-iterations 3] [--reference-iterations 2] [--reference corpus:bach]
-        [--bars 16] [--lr 1e-5] [--epochs 1] [--beta 0.1] [--eval-samples 16] [--seed 0] [--device auto]
+        [--bars 8] [--lr 1e-5] [--epochs 1] [--beta 0.3] [--eval-samples 128] [--seed 0] [--device auto]
         [--work DIR] [--json]
 
 Two runs of the real `musegen dpo` loop (`musegen_cli.alignment.loop`) from the same model:
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -90,6 +91,17 @@ def rises(rows: list[dict[str, Any]]) -> bool:
     return all(b["mean_reward"] > a["mean_reward"] and b["valid"] >= a["valid"] for a, b in zip(common, common[1:]))
 
 
+def validity_changes(rows: list[dict[str, Any]]) -> list[str]:
+    """Each iteration's change in validity, in points, with the standard error of that
+    difference between two independent samples: what sampling alone moves it by."""
+    common = [row["common"] for row in rows]
+    out = []
+    for a, b in zip(common, common[1:]):
+        error = math.sqrt(sum(c["valid"] * (1 - c["valid"]) / c["samples"] for c in (a, b)))
+        out.append(f"{100 * (b['valid'] - a['valid']):+.1f} ± {100 * error:.1f} pt")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="default", help="model name or folder (default: default)")
@@ -98,11 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--emotion-iterations", type=int, default=3)
     parser.add_argument("--reference-iterations", type=int, default=2)
     parser.add_argument("--reference", default="corpus:bach", help="held-out collection for the reference reward")
-    parser.add_argument("--bars", type=int, default=16)
+    parser.add_argument("--bars", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-5)
     parser.add_argument("--epochs", type=int, default=1, help="passes over each iteration's pairs")
-    parser.add_argument("--beta", type=float, default=0.1, help="DPO temperature (larger: closer to the start)")
-    parser.add_argument("--eval-samples", type=int, default=16,
+    parser.add_argument("--beta", type=float, default=0.3, help="DPO temperature (larger: closer to the start)")
+    parser.add_argument("--eval-samples", type=int, default=128,
                         help="pieces per condition set when every model is measured on the common seeds")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
@@ -138,13 +150,14 @@ def main(argv: list[str] | None = None) -> int:
 
             common = row["common"]
             table.add_row(name, row["sampled_from"], fmt(row, "pairs"), fmt(row, "loss"), fmt(common, "mean_reward"),
-                          fmt(common, "emotion_accuracy", ".0%"), fmt(common, "valid", ".0%"),
+                          fmt(common, "emotion_accuracy", ".0%"), fmt(common, "valid", ".1%"),
                           fmt(common, "distinct", ".0%"))
         table.add_section()
     Console().print(table)
     for name, run_rows in rows.items():
         Console().print(f"{name}: reward rises every iteration and validity does not fall: "
-                        + ("yes" if rises(run_rows) else "no"))
+                        + ("yes" if rises(run_rows) else "no") + f" (validity change per iteration: "
+                        + ", ".join(validity_changes(run_rows)) + ")")
     return 0
 
 

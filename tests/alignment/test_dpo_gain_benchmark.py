@@ -30,3 +30,10 @@ def test_dpo_gain_tiny(tmp_path, monkeypatch, capsys, scorer_dir):
     assert bench.main(argv[:-1]) == 0  # resumes the finished runs and prints the table
     printed = capsys.readouterr().out
     assert "dpo gain per iteration" in printed and "emotion: reward rises every iteration" in printed
+    assert "validity change per iteration" in printed
+
+
+def test_validity_changes_come_with_their_sampling_error():
+    bench = load_benchmark("dpo_gain")
+    rows = [{"common": {"valid": 0.5, "samples": 100}}, {"common": {"valid": 0.6, "samples": 100}}]
+    assert bench.validity_changes(rows) == ["+10.0 ± 7.0 pt"]
