@@ -2,10 +2,11 @@
 
     python benchmarks/steering.py [--model default|PATH] [--data corpus|DATASET] [--pieces 400]
         [--concepts mode,register,density,meter,tonic] [--samples 24] [--strengths 0.5,1,2,4]
-        [--bars 16] [--pooling mean|last] [--seed 0] [--json out.json]
+        [--bars 16] [--pooling mean|last|CONCEPT=POOLING,...] [--seed 0] [--json out.json]
 
 1. Probe quality per concept: directions are fitted as `musegen steer fit` does (`--pieces`
-   training pieces of the dataset, `--pooling` mean (default) or last, 80/20 split); the table gives the best
+   training pieces of the dataset, `--pooling` mean (default) or last, for every concept or per
+   concept as `mode=last,register=mean`, 80/20 split); the table gives the best
    layer's RFM validation score against the best layer's linear probe (accuracy, or R^2 for
    density).
 2. Steering success (for the concepts among `--concepts`), with the default settings of `--direction` (exp layer weighting,
@@ -59,8 +60,23 @@ def concept_of(features: Any, concept: str) -> str | None:
     return labels_from_features(features).get("mode" if concept == "mode" else "register_band")
 
 
+def pooling_per_concept(spec: str, names: list[str]) -> dict[str, str]:
+    """`--pooling`: one pooling for every concept (`last`), or per concept (`mode=last`; the
+    concepts it does not name pool by mean)."""
+    if "=" not in spec:
+        chosen = {name: spec for name in names}
+    else:
+        pairs = [part.split("=", 1) for part in spec.split(",") if part.strip()]
+        chosen = {name: "mean" for name in names} | {key.strip(): value.strip() for key, value in pairs}
+    bad = {key: value for key, value in chosen.items() if key not in names or value not in ("mean", "last")}
+    if bad:
+        raise UserError(f"--pooling: {', '.join(f'{k}={v}' for k, v in bad.items())} is not a concept among "
+                        f"--concepts pooled by mean or last")
+    return chosen
+
+
 def fit_all(family: Any, model: Any, info: Any, records: list[dict], names: list[str], count: int,
-            seed: int, pooling: str = "mean") -> dict[str, Any]:
+            seed: int, pooling: dict[str, str]) -> dict[str, Any]:
     from musegen_cli.model_dir import weights_hash
     from musegen_cli.steering.concepts import built_in
     from musegen_cli.steering.fit import fit_directions
@@ -70,8 +86,8 @@ def fit_all(family: Any, model: Any, info: Any, records: list[dict], names: list
     for name in names:
         start = time.perf_counter()
         concept = built_in(name, records, count, seed)
-        activations = family.layers.capture(model, concept.pieces, None, pooling)
-        found[name] = fit_directions(activations, concept, identity, pooling, seed=seed)
+        activations = family.layers.capture(model, concept.pieces, None, pooling[name])
+        found[name] = fit_directions(activations, concept, identity, pooling[name], seed=seed)
         console.print(f"fitted {name} on {len(concept.pieces)} pieces in {time.perf_counter() - start:.0f} s")
     return found
 
@@ -104,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=24, help="generated pieces per case and strength")
     parser.add_argument("--strengths", default="0.5,1,2,4")
     parser.add_argument("--bars", type=int, default=16)
-    parser.add_argument("--pooling", choices=("mean", "last"), default="mean",
-                        help="how activations are pooled for the fits (last moved mode further)")
+    parser.add_argument("--pooling", default="mean",
+                        help="mean or last for every concept, or per concept: mode=last,register=mean")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -131,20 +147,22 @@ def run(args: argparse.Namespace) -> int:
     if hasattr(model, "use_template"):
         model.use_template = False  # prompt lines only: see the module doc
     records = read_split(dataset_folder(args.data), "train")
-    found = fit_all(family, model, info, records, names, args.pieces, args.seed, args.pooling)
+    pooling = pooling_per_concept(args.pooling, names)
+    found = fit_all(family, model, info, records, names, args.pieces, args.seed, pooling)
 
-    probe = Table(title=f"Probe quality per concept — {info.name}, {args.pieces} pieces, {args.pooling} pooling")
-    for column in ("concept", "measure", "best RFM layer", "RFM", "best linear layer", "linear", "RFM - linear"):
-        probe.add_column(column, justify="left" if column in ("concept", "measure") else "right")
+    probe = Table(title=f"Probe quality per concept — {info.name}, {args.pieces} pieces")
+    for column in ("concept", "pooling", "measure", "best RFM layer", "RFM", "best linear layer", "linear",
+                   "RFM - linear"):
+        probe.add_column(column, justify="left" if column in ("concept", "pooling", "measure") else "right")
     probes = {}
     for name in names:
         layers = found[name].layers
         rfm_layer = max(layers, key=lambda n: layers[n].rfm_score)
         linear_layer = max(layers, key=lambda n: layers[n].linear_score)
-        probes[name] = {"rfm_layer": rfm_layer, "rfm": layers[rfm_layer].rfm_score, "linear_layer": linear_layer,
+        probes[name] = {"pooling": pooling[name], "rfm_layer": rfm_layer, "rfm": layers[rfm_layer].rfm_score, "linear_layer": linear_layer,
                         "linear": layers[linear_layer].linear_score}
         measure = "R^2" if found[name].task == "regression" else "accuracy"
-        probe.add_row(name, measure, rfm_layer, f"{probes[name]['rfm']:.3f}", linear_layer,
+        probe.add_row(name, pooling[name], measure, rfm_layer, f"{probes[name]['rfm']:.3f}", linear_layer,
                       f"{probes[name]['linear']:.3f}", f"{probes[name]['rfm'] - probes[name]['linear']:+.3f}")
     out.print(probe)
 

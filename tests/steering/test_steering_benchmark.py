@@ -7,7 +7,7 @@ import json
 from tests.benchmarks import load_benchmark
 
 
-def test_probe_and_steering_tables(cli_model, mode_folders, tmp_path, capsys):
+def test_probe_and_steering_tables(cli_model, mode_folders, tmp_path):
     from musegen_cli.data.labels import label_abc
 
     records = [{"abc": path.read_text(), "labels": {**label_abc(path.read_text()), "mode": mode}, "split": "train"}
@@ -24,4 +24,17 @@ def test_probe_and_steering_tables(cli_model, mode_folders, tmp_path, capsys):
     assert set(found["probes"]) == {"mode"} and 0 <= found["probes"]["mode"]["rfm"] <= 1
     assert set(found["steering"]) == {"mode major->minor", "mode minor->major"}
     assert [row["strength"] for row in found["steering"]["mode major->minor"]] == [0.0, 4.0]
-    assert "last pooling" in capsys.readouterr().out
+    assert found["probes"]["mode"]["pooling"] == "last"
+
+
+def test_pooling_is_chosen_per_concept():
+    import pytest
+
+    from musegen_cli.errors import UserError
+
+    bench = load_benchmark("steering")
+    assert bench.pooling_per_concept("last", ["mode", "register"]) == {"mode": "last", "register": "last"}
+    assert bench.pooling_per_concept("mode=last", ["mode", "register"]) == {"mode": "last", "register": "mean"}
+    for bad in ("mode=max", "tempo=last", "first"):
+        with pytest.raises(UserError):
+            bench.pooling_per_concept(bad, ["mode", "register"])
