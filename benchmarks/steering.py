@@ -159,8 +159,8 @@ def run(args: argparse.Namespace) -> int:
         layers = found[name].layers
         rfm_layer = max(layers, key=lambda n: layers[n].rfm_score)
         linear_layer = max(layers, key=lambda n: layers[n].linear_score)
-        probes[name] = {"pooling": pooling[name], "rfm_layer": rfm_layer, "rfm": layers[rfm_layer].rfm_score, "linear_layer": linear_layer,
-                        "linear": layers[linear_layer].linear_score}
+        probes[name] = {"pooling": pooling[name], "rfm_layer": rfm_layer, "rfm": layers[rfm_layer].rfm_score,
+                        "linear_layer": linear_layer, "linear": layers[linear_layer].linear_score}
         measure = "R^2" if found[name].task == "regression" else "accuracy"
         probe.add_row(name, pooling[name], measure, rfm_layer, f"{probes[name]['rfm']:.3f}", linear_layer,
                       f"{probes[name]['linear']:.3f}", f"{probes[name]['rfm'] - probes[name]['linear']:+.3f}")

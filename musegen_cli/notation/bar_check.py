@@ -146,9 +146,9 @@ class BarCheck:
         elif name == "L":
             self.unit = _fraction(value)
         elif name == "V" and value.split():
-            if self.first_voice is None:
-                self.first_voice = value.split()[0]
-            self.voice = self._voice_key(value.split()[0])
+            voice_id = value.split()[0]
+            self.first_voice = self.first_voice or voice_id
+            self.voice = self._voice_key(voice_id)
 
     def _expected(self, unit: str) -> Fraction | None:
         """The bar length (units of L) in force for ``unit``, its inline fields included."""
