@@ -275,12 +275,11 @@ def _respell_misfits(steps: _CachedSteps | _RecomputeSteps, patch: Tensor, force
     their misfits (`BarCheck.misfit`) and the tries each row spent."""
     at_end = [check.misfit_at_end() for check in checks]  # ending here would leave a short bar
 
-    def misfits_of(candidate: Tensor) -> list[int]:
-        return [at_end[i] if candidate[i, 0] == END else check.misfit(patch_text(candidate[i].tolist()))
-                for i, check in enumerate(checks)]
+    def misfit_of(candidate: Tensor, i: int) -> int:
+        return at_end[i] if candidate[i, 0] == END else checks[i].misfit(patch_text(candidate[i].tolist()))
 
     may_end = torch.tensor([misfit == 0 for misfit in at_end], device=patch.device)
-    best, best_misfit = patch, misfits_of(patch)
+    best, best_misfit = patch, [misfit_of(patch, i) for i in range(len(checks))]
     spent = [0] * len(checks)
     while True:
         retry = [i for i, misfit in enumerate(best_misfit) if misfit and spent[i] < budgets[i]]
@@ -292,7 +291,8 @@ def _respell_misfits(steps: _CachedSteps | _RecomputeSteps, patch: Tensor, force
             again[i], keep_n[i] = forced[i], n_forced[i]
             spent[i] += 1
         tried = _spell_patch(steps, again, keep_n, config, generator, may_end)
-        for i, misfit in enumerate(misfits_of(tried)):
+        for i in retry:  # the other rows were copied through unchanged
+            misfit = misfit_of(tried, i)
             if misfit < best_misfit[i]:
                 best[i], best_misfit[i] = tried[i], misfit
 
