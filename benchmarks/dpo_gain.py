@@ -1,6 +1,7 @@
 """What `musegen dpo` gains per iteration: the emotion reward, and the reference reward.
 
     python benchmarks/dpo_gain.py [--model default|PATH] [--scorer PATH] [--samples 16]
+        [--top 0.25] [--bottom 0.25]
         [--emotion-iterations 3] [--reference-iterations 2] [--reference corpus:bach]
         [--bars 8] [--lr 1e-5] [--epochs 1] [--beta 0.3] [--eval-samples 128] [--seed 0] [--device auto]
         [--work DIR] [--json]
@@ -66,7 +67,7 @@ def run_one(name: str, args: argparse.Namespace, reward: dict[str, float], condi
     scorer = load_scorer(args.scorer)
     reference = load_reference_music(args.reference, scorer)[0] if "reference" in reward else None
     settings = RunSettings(model=str(info.path.resolve()), family=family.name, reward=reward, conditions=conditions,
-                           iterations=iterations, samples=args.samples,
+                           iterations=iterations, samples=args.samples, top=args.top, bottom=args.bottom,
                            dpo=DpoOptions(lr=args.lr, epochs=args.epochs, beta=args.beta), seed=args.seed,
                            max_bars=args.bars, reference=args.reference if reference is not None else None,
                            scorer=args.scorer)
@@ -107,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="default", help="model name or folder (default: default)")
     parser.add_argument("--scorer", default=None, help="scorer folder (default: the bundled one)")
     parser.add_argument("--samples", type=int, default=16, help="pieces per condition set and iteration")
+    parser.add_argument("--top", type=float, default=0.25, help="share of each set's pieces chosen")
+    parser.add_argument("--bottom", type=float, default=0.25, help="share of each set's pieces rejected")
     parser.add_argument("--emotion-iterations", type=int, default=3)
     parser.add_argument("--reference-iterations", type=int, default=2)
     parser.add_argument("--reference", default="corpus:bach", help="held-out collection for the reference reward")

@@ -76,7 +76,10 @@ def choose_tokens(logits: Tensor, config: SamplingConfig, generator: torch.Gener
     logits = logits.float()
     if config.temperature == 0:
         return logits.argmax(-1)
-    scores = (logits - logits.amax(-1, keepdim=True)) / config.temperature
+    if config.temperature == 1:  # softmax shifts by the best score itself: the same numbers, fewer steps
+        scores = logits
+    else:
+        scores = (logits - logits.amax(-1, keepdim=True)) / config.temperature
     if config.top_k:
         kth_best = scores.topk(min(config.top_k, scores.shape[-1]), dim=-1).values[:, -1:]
         scores = scores.masked_fill(scores < kth_best, float("-inf"))
@@ -87,7 +90,11 @@ def choose_tokens(logits: Tensor, config: SamplingConfig, generator: torch.Gener
         drop_sorted = mass_before >= config.top_p
         drop_sorted[:, 0] = False
         probs = probs.masked_fill(torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted), 0.0)
-    return torch.multinomial(probs, 1, generator=generator)[:, 0]
+    # The exponential race: argmax of p_i / E_i (E_i ~ Exp(1)) is token i with probability p_i.
+    # It is how torch.multinomial draws one sample (the same draws from the same generator),
+    # without multinomial's checks of the distribution, which cost more than the draw itself.
+    race = torch.empty_like(probs).exponential_(1, generator=generator)
+    return (probs / race).argmax(-1)
 
 
 @dataclass(frozen=True)
@@ -209,24 +216,36 @@ def _spell_patch(steps: _CachedSteps | _RecomputeSteps, forced: Tensor, n_forced
                  may_end: Tensor | None = None) -> Tensor:
     """Write one patch [B, S] per row, character by character; the first ``n_forced``
     characters of each row are copied from ``forced`` (an unfinished prompt patch). Rows
-    where ``may_end`` is False may not write the end patch."""
+    where ``may_end`` is False may not write the end patch.
+
+    The per-character bookkeeping (forced characters, finished rows) is done on Python
+    lists: at batch 1 each tensor operation on a handful of numbers costs about as much as
+    a whole layer's worth of cache-cold dispatch, and the tokens must come to the host
+    anyway to tell whether every row is done."""
     batch, size = forced.shape
-    patch = torch.full((batch, size), PAD, device=forced.device)
-    done = torch.zeros(batch, dtype=torch.bool, device=forced.device)
+    device = forced.device
+    forced_rows, n_forced_rows = forced.tolist(), n_forced.tolist()
+    patch = [[PAD] * size for _ in range(batch)]
+    done = [False] * batch
     logits = steps.first_char()
     if may_end is not None:
         no_end = torch.zeros_like(logits, dtype=torch.bool)
         no_end[:, END] = ~may_end
         logits = logits.masked_fill(no_end, float("-inf"))
     for i in range(size):
-        tokens = choose_tokens(logits, config, generator)
-        tokens = torch.where(n_forced > i, forced[:, i], tokens).masked_fill(done, PAD)
-        patch[:, i] = tokens
-        done |= (tokens == EOP) | (tokens == END)
-        if i == size - 1 or bool(done.all()):
+        chosen = choose_tokens(logits, config, generator).tolist()
+        for row in range(batch):
+            if done[row]:
+                chosen[row] = PAD
+                continue
+            if i < n_forced_rows[row]:
+                chosen[row] = forced_rows[row][i]
+            patch[row][i] = chosen[row]
+            done[row] = chosen[row] in (EOP, END)
+        if i == size - 1 or all(done):
             break
-        logits = steps.next_char(tokens)
-    return patch
+        logits = steps.next_char(torch.tensor(chosen, device=device))
+    return torch.tensor(patch, device=device)
 
 
 def stream(model: AbcTransformer, prompts: Sequence[str], config: SamplingConfig = SamplingConfig(),

@@ -48,6 +48,22 @@ def test_choose_tokens_is_safe(config):
         assert (tokens[1:] == logits[1:].argmax(-1)).all()
 
 
+@pytest.mark.parametrize("temperature", [1.0, 0.7])
+def test_choose_tokens_draws_each_token_with_its_probability(temperature):
+    logits = torch.tensor([[2.0, 1.0, 0.0, -1.0, float("-inf")]])
+    expected = (logits / temperature).softmax(-1)[0]
+    generator = torch.Generator().manual_seed(3)
+    draws = 20_000
+    tokens = choose_tokens(logits.expand(draws, -1), SamplingConfig(temperature=temperature), generator)
+    share = torch.bincount(tokens, minlength=5).float() / draws
+    # Four standard errors of a binomial share at these counts: about 0.014 at p = 0.5.
+    assert torch.allclose(share, expected, atol=4 * (0.25 / draws) ** 0.5)
+    assert share[4] == 0
+    again = choose_tokens(logits.expand(draws, -1), SamplingConfig(temperature=temperature),
+                          torch.Generator().manual_seed(3))
+    assert torch.equal(tokens, again)
+
+
 @pytest.mark.parametrize(
     "kwargs", [{"temperature": -1}, {"temperature": float("nan")}, {"temperature": float("inf")},
                {"top_k": -1}, {"top_p": 1.5}, {"max_patches": 0}, {"max_chars": 0}, {"max_bars": 0}]
