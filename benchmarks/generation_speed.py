@@ -10,14 +10,16 @@ has learned, only on its shape. The default shape is the 30M-parameter one of th
 the end patch, so no row stops early and every row writes the same number of patches.
 
 A context of N patches means the prompt fills exactly N patches; the prompt's prefill and
-the first generated patch are not timed; then whole patches (push + spelling its characters)
+the first two generated patches (the first spelling and the first push, where the compiled
+path builds its graphs) are not timed; then whole patches (push + spelling its characters)
 are timed through the public ``stream`` API until ``--seconds`` have passed (at least one
 patch). Paths: ``no-cache`` is the reference loop (``use_cache=False``: reruns the whole
 prefix for every patch and the whole partial patch for every character); ``fp32``, ``bf16``
 and ``int8`` use the KV caches, with float32, bfloat16 (``model.to(torch.bfloat16)``) and
 int8 dynamically quantized linear layers (``quantize_int8``); ``compiled`` is fp32 with the
-characters spelled by the ``torch.compile``'d fixed-shape step (``static_step``, ``musegen
-generate --compile``; the compilation falls in the untimed first patch). ``no-cache``, ``fp32``
+characters spelled by the ``torch.compile``'d fixed-shape step and patches pushed by a
+compiled step (``static_step``, ``musegen generate --compile``; the compilations fall in the
+untimed first patches). ``no-cache``, ``fp32``
 and ``compiled`` draw from the same seeded generator and must write the same text; the run
 checks it.
 
@@ -91,7 +93,7 @@ class RowSpec:
 
 
 def model_config(args: argparse.Namespace) -> ModelConfig:
-    room = max(args.contexts) + MAX_TIMED_PATCHES + 2
+    room = max(args.contexts) + MAX_TIMED_PATCHES + 3
     if args.preset:
         base = PRESETS[args.preset]
     else:
@@ -157,10 +159,10 @@ def run_row(spec: RowSpec) -> dict:
     _reset_peak_rss()
     prompt = prompt_of(spec.context, model.config.patch_size)
     generator = torch.Generator().manual_seed(spec.seed)
-    sampling = SamplingConfig(max_patches=MAX_TIMED_PATCHES + 1)
+    sampling = SamplingConfig(max_patches=MAX_TIMED_PATCHES + 2)
     events = stream(model, [prompt] * spec.batch, sampling, generator, use_cache=spec.path != "no-cache",
                     compile_steps=spec.path == "compiled")
-    seen, chars, patches, start = 0, 0, 0, None
+    seen, chars, patches, start, untimed = 0, 0, 0, None, 2
     texts: list[str] = []
     for event in events:
         seen += 1
@@ -171,7 +173,9 @@ def run_row(spec: RowSpec) -> dict:
         if seen % spec.batch:
             continue  # a patch is done when every row has yielded it
         if start is None:
-            start = time.perf_counter()  # prefill and first patch done: start the clock
+            untimed -= 1
+            if not untimed:
+                start = time.perf_counter()  # prefill, first spelling and first push done: start the clock
             continue
         patches += 1
         if time.perf_counter() - start >= spec.seconds:

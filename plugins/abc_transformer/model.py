@@ -82,13 +82,15 @@ class KVCache:
 
     Rows may hold different numbers of positions (``lengths``); a one-token step writes
     each row's new key at that row's own length and masks what lies beyond it. Buffers
-    are allocated once, so a step costs no reallocation or copying.
+    are allocated once, so a step costs no reallocation or copying. Each layer has buffers
+    of its own [B, heads, max_len, d] (not views of one tensor), so that a compiled step
+    can write into them in place: torch.compile copies a whole buffer it cannot prove unaliased.
     """
 
     def __init__(self, layers: int, batch: int, heads: int, head_dim: int, max_len: int,
                  dtype: torch.dtype, device: torch.device) -> None:
-        self.k = torch.zeros(layers, batch, heads, max_len, head_dim, dtype=dtype, device=device)
-        self.v = torch.zeros_like(self.k)
+        self.k = [torch.zeros(batch, heads, max_len, head_dim, dtype=dtype, device=device) for _ in range(layers)]
+        self.v = [torch.zeros_like(k) for k in self.k]
         self.max_len = max_len
         self.set_lengths(torch.zeros(batch, dtype=torch.long, device=device))
 
@@ -101,22 +103,22 @@ class KVCache:
 
     def keep(self, rows: Tensor) -> None:
         """Drop every row not listed (finished pieces), so later steps skip them."""
-        self.k, self.v = self.k[:, rows], self.v[:, rows]
+        self.k, self.v = [k[rows] for k in self.k], [v[rows] for v in self.v]
         self.set_lengths(self.lengths[rows])
 
     def store(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         """Write this step's keys/values [B, heads, T, d]; return what the step attends to."""
         steps = k.shape[2]
         if steps > 1:  # prefill: every row starts empty and writes positions 0..T-1
-            self.k[layer, :, :, :steps], self.v[layer, :, :, :steps] = k, v
+            self.k[layer][:, :, :steps], self.v[layer][:, :, :steps] = k, v
             return k, v
         if self.ragged:
             self.k[layer][self.rows, :, self.lengths] = k[:, :, 0]
             self.v[layer][self.rows, :, self.lengths] = v[:, :, 0]
         else:  # every row writes the same position: a plain slice copy, no scatter
-            self.k[layer, :, :, self.longest : self.longest + 1] = k
-            self.v[layer, :, :, self.longest : self.longest + 1] = v
-        return self.k[layer, :, :, : self.longest + 1], self.v[layer, :, :, : self.longest + 1]
+            self.k[layer][:, :, self.longest : self.longest + 1] = k
+            self.v[layer][:, :, self.longest : self.longest + 1] = v
+        return self.k[layer][:, :, : self.longest + 1], self.v[layer][:, :, : self.longest + 1]
 
     def step_mask(self) -> Tensor | None:
         """Keys each row may see in a one-token step, [B, 1, 1, longest + 1]; None if all."""

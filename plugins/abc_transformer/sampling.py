@@ -24,7 +24,7 @@ from musegen_cli.notation.abc_patches import END, EOP, PAD, encode_prompt, ends_
 from musegen_cli.notation.bar_check import BarCheck
 
 from .model import AbcTransformer
-from .static_step import StaticCharSteps
+from .static_step import CompiledPatchSteps, StaticCharSteps
 
 
 @dataclass(frozen=True)
@@ -115,9 +115,15 @@ class Completion:
     finish: Literal["end", "length"]
 
 
+def _hooked(decoder: torch.nn.Module) -> bool:
+    """Whether steering hooks sit on a decoder or its blocks (a compiled step would skip them)."""
+    return any(module._forward_hooks or module._forward_pre_hooks for module in (decoder, *decoder.blocks))
+
+
 class _CachedSteps:
     """Generation steps that keep keys/values at both levels; with ``static_chars`` the
-    characters are spelled by a compiled fixed-shape step (`static_step`)."""
+    characters are spelled by a compiled fixed-shape step and, unless steering hooks sit on
+    the patch decoder, patches are pushed by a compiled step (`static_step`)."""
 
     @torch.inference_mode()
     def __init__(self, model: AbcTransformer, prompts: Tensor, lengths: Tensor, max_new: int | None,
@@ -127,15 +133,21 @@ class _CachedSteps:
         self.patch_cache = model.new_cache("patch", len(lengths), room)
         self.char_cache = model.new_cache("char", len(lengths))
         self.static = None
+        self.compiled_push = None
         if static_chars:
-            if any(block._forward_hooks or block._forward_pre_hooks for block in model.char_decoder.blocks):
+            if _hooked(model.char_decoder):
                 raise ValueError("a compiled character step cannot be steered; generate without compiling")
             self.static = StaticCharSteps(model, len(lengths))
+            if not _hooked(model.patch_decoder):  # steered patch layers are pushed eagerly
+                self.compiled_push = CompiledPatchSteps(model)
         self.states = model.prefill(prompts, lengths, self.patch_cache)
 
     @torch.inference_mode()
     def push(self, patch: Tensor) -> None:
-        self.states = self.model.push_patch(patch, self.patch_cache)
+        if self.compiled_push is not None:
+            self.states = self.compiled_push.push(patch, self.patch_cache)
+        else:
+            self.states = self.model.push_patch(patch, self.patch_cache)
 
     @torch.inference_mode()
     def first_char(self) -> Tensor:

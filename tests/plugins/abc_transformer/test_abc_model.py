@@ -113,7 +113,7 @@ def test_cache_drops_rows_and_refuses_overflow():
     cache = KVCache(layers=1, batch=3, heads=1, head_dim=2, max_len=4, dtype=torch.float32, device="cpu")
     cache.set_lengths(torch.tensor([1, 3, 2]))
     cache.keep(torch.tensor([0, 2]))
-    assert cache.lengths.tolist() == [1, 2] and cache.k.shape[1] == 2 and cache.ragged
+    assert cache.lengths.tolist() == [1, 2] and cache.k[0].shape[0] == 2 and cache.ragged
     mask = cache.step_mask()
     assert mask[:, 0, 0].tolist() == [[True, True, False], [True, True, True]]
     cache.advance(2)

@@ -1,11 +1,13 @@
-"""The fixed-shape character step behind `--compile`: the same logits as the eager step."""
+"""The compiled steps behind `--compile`: the same logits and states as the eager steps."""
 
 import pytest
 import torch
 
 from musegen_plugins.abc_transformer.model import PRESETS, AbcTransformer
 from musegen_plugins.abc_transformer.sampling import SamplingConfig, generate
-from musegen_plugins.abc_transformer.static_step import StaticCharSteps
+from musegen_plugins.abc_transformer.sampling import _CachedSteps
+from musegen_plugins.abc_transformer.static_step import CompiledPatchSteps, StaticCharSteps
+from musegen_cli.notation.abc_patches import PAD
 
 PROMPTS = ["X:1\nM:4/4\nL:1/8\nK:D\n|:A2FA DAFA|", "X:2\nK:G\n"]
 
@@ -50,6 +52,36 @@ def test_a_step_that_cannot_be_compiled_is_a_one_line_error(monkeypatch):
 
     model = AbcTransformer(PRESETS["debug"]).eval()
     steps = StaticCharSteps(model, 1)
-    monkeypatch.setattr(steps, "step", broken)
+    monkeypatch.setattr(steps.step, "step", broken)
     with pytest.raises(UserError, match=r"\(no C\+\+ compiler found\); generate without --compile"):
         steps.first_char(torch.zeros(1, 32))
+
+
+def test_the_patch_step_gives_the_eager_pushes_states_and_keys_on_ragged_rows():
+    torch.manual_seed(0)
+    model = AbcTransformer(PRESETS["debug"]).eval()
+    prompts = torch.randint(40, 100, (3, 5, 16))
+    lengths = torch.tensor([5, 2, 3])  # rows of different lengths: each writes at its own position
+    prompts[1, 2:] = PAD
+    prompts[2, 3:] = PAD
+    patches = torch.randint(40, 100, (4, 3, 16))
+    with torch.inference_mode():
+        caches = [model.new_cache("patch", 3, 12) for _ in range(2)]
+        for cache in caches:
+            model.prefill(prompts, lengths, cache)
+        eager = [model.push_patch(patch, caches[0]) for patch in patches]
+        step = CompiledPatchSteps(model, compile_step=False)
+        pushed = [step.push(patch, caches[1]) for patch in patches]
+    for a, b in zip(eager, pushed):
+        assert torch.allclose(a, b, atol=1e-5)
+    assert torch.equal(caches[0].lengths, caches[1].lengths)
+    for a, b in zip(caches[0].k + caches[0].v, caches[1].k + caches[1].v):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_patches_are_pushed_eagerly_when_patch_layers_are_steered():
+    model = AbcTransformer(PRESETS["debug"]).eval()
+    prompts, lengths = torch.randint(40, 100, (1, 2, 16)), torch.tensor([2])
+    assert _CachedSteps(model, prompts, lengths, 4, static_chars=True).compiled_push is not None
+    model.patch_decoder.blocks[1].register_forward_hook(lambda *_: None)
+    assert _CachedSteps(model, prompts, lengths, 4, static_chars=True).compiled_push is None
