@@ -214,8 +214,9 @@ def generate_command(
         str, typer.Option("--precision", help="Weights to sample with: fp32, bf16, or int8 (CPU; about 2x faster).")
     ] = "fp32",
     compile_steps: Annotated[
-        bool, typer.Option("--compile", help="Spell characters with a torch.compile'd step: faster long "
-                           "generations after a one-off compile of some seconds (a C++ compiler on the CPU).")
+        bool, typer.Option("--compile", help="Spell characters and push patches with torch.compile'd steps: "
+                           "faster long generations after a one-off compile of some seconds "
+                           "(a C++ compiler on the CPU).")
     ] = False,
     transfer_from: Annotated[
         Optional[Path], typer.Option("--from", help="Element transfer: the piece to change (with --take, --of).")

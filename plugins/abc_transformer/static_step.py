@@ -1,14 +1,16 @@
-"""A character step with every shape fixed, so that ``torch.compile`` builds it once.
+"""Compiled steps for generation: a fixed-shape character step and a patch push.
 
-The eager step (`AbcTransformer.next_char`) attends to the filled part of the character
-cache, so its shapes change at every character and a compiled graph would be rebuilt for
-each. This step attends to the whole patch-length cache under a mask and takes its position
-as a tensor: one graph serves every character of every patch. Compiled, it leaves out most
-of the per-operation overhead that makes an eager batch-1 step take about twice as long as
-its weight products (`benchmarks/generation_speed.py`).
+The eager character step (`AbcTransformer.next_char`) attends to the filled part of the
+character cache, so its shapes change at every character and a compiled graph would be
+rebuilt for each. `StaticCharSteps` attends to the whole patch-length cache under a mask and
+takes its position as a tensor: one graph serves every character of every patch.
+`CompiledPatchSteps` pushes patches through the patch decoder with dynamic shapes: one graph
+for every context length. Compiled, they leave out most of the per-operation overhead that
+makes an eager batch-1 step take about twice as long as its weight products
+(`benchmarks/generation_speed.py`).
 
 Used by the sampler when asked (`stream(..., compile_steps=True)`, `musegen generate
---compile`); the first patch pays the compilation (seconds, and a C++ compiler on the CPU).
+--compile`); the first patches pay the compilations (seconds, and a C++ compiler on the CPU).
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ class StaticCharSteps:
         self.position += 1
         return self.step(inputs, embed, position, self.k, self.v)
 
-    def _step(self, inputs: Tensor, embed: bool, position: Tensor, k_cache: list[Tensor], v_cache: list[Tensor]) -> Tensor:
+    def _step(self, inputs: Tensor, embed: bool, position: Tensor, k_cache: list[Tensor],
+              v_cache: list[Tensor]) -> Tensor:
         """One character for every row at ``position`` (a [1] tensor: one graph for all
         positions but the first), from the characters [B] just written (``embed``) or the
         patch states [B, H]; writes the cache in place; logits [B, V]. The embedding is inside
@@ -122,7 +125,8 @@ class CompiledPatchSteps:
         cache.advance(1)
         return states
 
-    def _step(self, patch: Tensor, lengths: Tensor, k_cache: list[Tensor], v_cache: list[Tensor], filled: int) -> Tensor:
+    def _step(self, patch: Tensor, lengths: Tensor, k_cache: list[Tensor], v_cache: list[Tensor],
+              filled: int) -> Tensor:
         decoder, rows = self.model.patch_decoder, torch.arange(patch.shape[0], device=patch.device)
         x = self.model.embed_patches(patch[:, None]) + decoder.positions(lengths)[:, None]
         batch, _, dim = x.shape
