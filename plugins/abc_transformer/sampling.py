@@ -268,8 +268,8 @@ def stream(model: AbcTransformer, prompts: Sequence[str], config: SamplingConfig
     Prompts may differ in length; an empty prompt starts a piece from scratch. Each row
     ends with one event whose ``finish`` is set. ``generator`` (on the model's device)
     makes the result reproducible; ``use_cache=False`` runs the slow reference loop;
-    ``compile_steps`` spells characters with a compiled step (`static_step`; the first
-    patch pays the compilation).
+    ``compile_steps`` spells characters and pushes patches with compiled steps
+    (`static_step`; the first patches pay the compilations).
     """
     if model.training:
         raise ValueError("sampling needs the model in eval mode (call model.eval())")
