@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from musegen_cli.errors import UserError
@@ -48,6 +47,20 @@ class _CompiledStep:
                             "generate without --compile") from None
         self.built = True
         return result
+
+
+class _StepCache:
+    """What `Attention.forward` stores a compiled step's keys in, so the steps run the model's
+    own blocks: each row's keys go to position ``at`` (per row, or one for all rows) of
+    per-layer buffers, and the step attends to the first ``filled`` positions under its mask."""
+
+    def __init__(self, k: list[Tensor], v: list[Tensor], rows: Tensor, at: Tensor, filled: int) -> None:
+        self.k, self.v, self.rows, self.at, self.filled = k, v, rows, at, filled
+
+    def store(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        self.k[layer][self.rows, :, self.at] = k[:, :, 0]
+        self.v[layer][self.rows, :, self.at] = v[:, :, 0]
+        return self.k[layer][:, :, : self.filled], self.v[layer][:, :, : self.filled]
 
 
 class StaticCharSteps:
@@ -89,17 +102,12 @@ class StaticCharSteps:
         patch states [B, H]; writes the cache in place; logits [B, V]. The embedding is inside
         the graph: at batch 1 one eager operation more per character costs about 1%."""
         x = self.model.char_embed(inputs) if embed else self.model.state_to_char(inputs)
-        decoder, batch, dim = self.model.char_decoder, x.shape[0], x.shape[-1]
+        decoder, rows = self.model.char_decoder, torch.arange(x.shape[0], device=x.device)
         x = (x + decoder.positions.weight.index_select(0, position))[:, None]
         visible = (self.slots <= position)[None, None, None, :]
+        cache = _StepCache(k_cache, v_cache, rows, position, len(self.slots))
         for layer, block in enumerate(decoder.blocks):
-            attn = block.attn
-            q, k, v = attn.qkv(block.norm1(x)).view(batch, 1, 3, attn.heads, -1).permute(2, 0, 3, 1, 4)
-            k_cache[layer].index_copy_(2, position, k)
-            v_cache[layer].index_copy_(2, position, v)
-            y = F.scaled_dot_product_attention(q, k_cache[layer], v_cache[layer], attn_mask=visible)
-            x = x + attn.proj(y.transpose(1, 2).reshape(batch, 1, dim))
-            x = x + block.mlp(block.norm2(x))
+            x = block(x, cache, layer, visible)
         logits = self.model.head(decoder.norm(x))[:, 0]
         return logits.masked_fill(~self.model.grammar.index_select(0, position), float("-inf"))
 
@@ -129,15 +137,8 @@ class CompiledPatchSteps:
               filled: int) -> Tensor:
         decoder, rows = self.model.patch_decoder, torch.arange(patch.shape[0], device=patch.device)
         x = self.model.embed_patches(patch[:, None]) + decoder.positions(lengths)[:, None]
-        batch, _, dim = x.shape
         visible = (torch.arange(filled, device=patch.device) <= lengths[:, None])[:, None, None, :]
+        cache = _StepCache(k_cache, v_cache, rows, lengths, filled)
         for layer, block in enumerate(decoder.blocks):
-            attn = block.attn
-            q, k, v = attn.qkv(block.norm1(x)).view(batch, 1, 3, attn.heads, -1).permute(2, 0, 3, 1, 4)
-            k_cache[layer][rows, :, lengths] = k[:, :, 0]
-            v_cache[layer][rows, :, lengths] = v[:, :, 0]
-            y = F.scaled_dot_product_attention(q, k_cache[layer][:, :, :filled], v_cache[layer][:, :, :filled],
-                                               attn_mask=visible)
-            x = x + attn.proj(y.transpose(1, 2).reshape(batch, 1, dim))
-            x = x + block.mlp(block.norm2(x))
+            x = block(x, cache, layer, visible)
         return decoder.norm(x)[:, 0]
