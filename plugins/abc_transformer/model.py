@@ -120,6 +120,10 @@ class KVCache:
             self.v[layer][:, :, self.longest : self.longest + 1] = v
         return self.k[layer][:, :, : self.longest + 1], self.v[layer][:, :, : self.longest + 1]
 
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, causal: bool) -> Tensor:
+        """Attention of queries [B, heads, T, d] to what `store` returned."""
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
+
     def step_mask(self) -> Tensor | None:
         """Keys each row may see in a one-token step, [B, 1, 1, longest + 1]; None if all."""
         if not self.ragged:
@@ -149,10 +153,12 @@ class Attention(nn.Module):
     def forward(self, x: Tensor, cache: KVCache | None, layer: int, mask: Tensor | None) -> Tensor:
         batch, steps, dim = x.shape
         q, k, v = self.qkv(x).view(batch, steps, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
-        if cache is not None:
-            k, v = cache.store(layer, k, v)
         causal = mask is None and (cache is None or steps > 1)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
+        if cache is None:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        else:
+            k, v = cache.store(layer, k, v)
+            y = cache.attend(q, k, v, mask, causal)
         return self.proj(y.transpose(1, 2).reshape(batch, steps, dim))
 
 
