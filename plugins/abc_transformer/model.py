@@ -155,7 +155,7 @@ class Attention(nn.Module):
         q, k, v = self.qkv(x).view(batch, steps, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
         causal = mask is None and (cache is None or steps > 1)
         if cache is None:
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
         else:
             k, v = cache.store(layer, k, v)
             y = cache.attend(q, k, v, mask, causal)
