@@ -77,6 +77,13 @@ PRESETS: dict[str, ModelConfig] = {
 }
 
 
+def visible_keys(lengths: Tensor, filled: int) -> Tensor:
+    """[B, 1, 1, filled] bool: the keys a one-token step of each row may see, where row i
+    writes its new key at position ``lengths[i]``."""
+    keys = torch.arange(filled, device=lengths.device)
+    return (keys <= lengths[:, None])[:, None, None, :]
+
+
 class KVCache:
     """Preallocated keys and values for every layer of one decoder level.
 
@@ -126,10 +133,7 @@ class KVCache:
 
     def step_mask(self) -> Tensor | None:
         """Keys each row may see in a one-token step, [B, 1, 1, longest + 1]; None if all."""
-        if not self.ragged:
-            return None
-        keys = torch.arange(self.longest + 1, device=self.lengths.device)
-        return (keys <= self.lengths[:, None])[:, None, None, :]
+        return visible_keys(self.lengths, self.longest + 1) if self.ragged else None
 
     def check_room(self, steps: int) -> None:
         if self.longest + steps > self.max_len:

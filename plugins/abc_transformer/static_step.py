@@ -22,7 +22,7 @@ from torch import Tensor
 
 from musegen_cli.errors import UserError
 
-from .model import AbcTransformer, KVCache
+from .model import AbcTransformer, KVCache, visible_keys
 
 
 class _CompiledStep:
@@ -145,7 +145,7 @@ class CompiledPatchSteps:
               filled: int) -> Tensor:
         decoder, rows = self.model.patch_decoder, torch.arange(patch.shape[0], device=patch.device)
         x = self.model.embed_patches(patch[:, None]) + decoder.positions(lengths)[:, None]
-        visible = (torch.arange(filled, device=patch.device) <= lengths[:, None])[:, None, None, :]
+        visible = visible_keys(lengths, filled)
         cache = _StepCache(k_cache, v_cache, rows, lengths, filled)
         for layer, block in enumerate(decoder.blocks):
             x = block(x, cache, layer, visible)
