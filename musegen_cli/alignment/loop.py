@@ -63,9 +63,9 @@ class RunSettings:
     reward: dict[str, float]
     conditions: list[dict[str, str]]
     iterations: int = 3
-    samples: int = 16  # per condition set and iteration
-    top: float = 0.25
-    bottom: float = 0.25
+    samples: int = 64  # per condition set and iteration
+    top: float = 0.0625  # 4 of 64 chosen
+    bottom: float = 0.0625  # and 4 rejected: mostly the invalid pieces (preferences module doc)
     dpo: DpoOptions = field(default_factory=DpoOptions)
     seed: int = 0
     copy_threshold: float = 0.9

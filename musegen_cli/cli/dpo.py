@@ -115,15 +115,15 @@ def register(app: typer.Typer) -> None:
         ] = None,
         reward: Annotated[str, typer.Option("--reward", help=REWARD_HELP)] = "emotion",
         iterations: Annotated[int, typer.Option("--iterations", min=1, help="Sample-train rounds.")] = 3,
-        samples: Annotated[int, typer.Option("--samples", min=2, help="Pieces per condition set and iteration.")] = 16,
+        samples: Annotated[int, typer.Option("--samples", min=2, help="Pieces per condition set and iteration.")] = 64,
         conditions: Annotated[list[str], typer.Option(
             "--conditions", help="A condition set NAME=VALUE,... (repeatable; emotion=Q1,emotion=Q2 is two sets).")
         ] = [],  # noqa: B006 - Typer needs a literal default
         emotions: Annotated[Optional[str], typer.Option(
             "--emotions", help="One condition set per quadrant, e.g. Q1,Q2,Q3,Q4 (the default for the emotion reward).")
         ] = None,
-        top: Annotated[float, typer.Option("--top", min=0.0, max=1.0, help="Share of samples chosen.")] = 0.25,
-        bottom: Annotated[float, typer.Option("--bottom", min=0.0, max=1.0, help="Share of samples rejected.")] = 0.25,
+        top: Annotated[float, typer.Option("--top", min=0.0, max=1.0, help="Share of samples chosen.")] = 0.0625,
+        bottom: Annotated[float, typer.Option("--bottom", min=0.0, max=1.0, help="Share of samples rejected (invalid pieces first).")] = 0.0625,
         beta: Annotated[float, typer.Option("--beta", min=0.0, help="DPO temperature.")] = 0.1,
         lam: Annotated[float, typer.Option("--lambda", min=0.0, help="DPO-Positive penalty weight.")] = 10.0,
         lr: Annotated[float, typer.Option("--lr", min=0.0, help="AdamW learning rate.")] = 1e-5,

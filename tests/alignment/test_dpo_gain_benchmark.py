@@ -37,3 +37,16 @@ def test_validity_changes_come_with_their_sampling_error():
     bench = load_benchmark("dpo_gain")
     rows = [{"common": {"valid": 0.5, "samples": 100}}, {"common": {"valid": 0.6, "samples": 100}}]
     assert bench.validity_changes(rows) == ["+10.0 ± 7.0 pt"]
+
+
+def test_a_fall_is_a_drop_beyond_sampling_noise_and_the_reward_must_rise():
+    bench = load_benchmark("dpo_gain")
+
+    def rows(*points):
+        return [{"common": {"valid": valid, "mean_reward": reward, "samples": 500}} for valid, reward in points]
+
+    within_noise = rows((0.97, 0.5), (0.96, 0.6))  # -1.0 pt against a standard error of 1.1
+    assert bench.rises(within_noise) and not bench.never_lower(within_noise)
+    assert not bench.rises(rows((0.97, 0.5), (0.92, 0.6)))  # -5 pt: a fall
+    assert not bench.rises(rows((0.97, 0.5), (0.98, 0.5)))  # the reward did not rise
+    assert bench.rises(rows((0.97, 0.5), (0.98, 0.6))) and bench.never_lower(rows((0.97, 0.5), (0.98, 0.6)))
