@@ -123,7 +123,8 @@ def register(app: typer.Typer) -> None:
             "--emotions", help="One condition set per quadrant, e.g. Q1,Q2,Q3,Q4 (the default for the emotion reward).")
         ] = None,
         top: Annotated[float, typer.Option("--top", min=0.0, max=1.0, help="Share of samples chosen.")] = 0.0625,
-        bottom: Annotated[float, typer.Option("--bottom", min=0.0, max=1.0, help="Share of samples rejected (invalid pieces first).")] = 0.0625,
+        bottom: Annotated[float, typer.Option(
+            "--bottom", min=0.0, max=1.0, help="Share of samples rejected (invalid pieces first).")] = 0.0625,
         beta: Annotated[float, typer.Option("--beta", min=0.0, help="DPO temperature.")] = 0.1,
         lam: Annotated[float, typer.Option("--lambda", min=0.0, help="DPO-Positive penalty weight.")] = 10.0,
         lr: Annotated[float, typer.Option("--lr", min=0.0, help="AdamW learning rate.")] = 1e-5,
