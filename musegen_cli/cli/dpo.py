@@ -29,7 +29,7 @@ EPILOG = """Examples:
 
   musegen dpo --model default --reward reference --reference corpus:oneills1850 -o runs/irish --seed 1 --resume
 
-Each iteration samples --samples pieces per condition set from the current model, scores them, keeps pieces that parse, whose voices agree and that copy no training or reference piece for the chosen side (the top --top share), pairs them with the bottom --bottom share, and trains on the pairs against a frozen copy of the starting model. OUT/iter-N/ is model N (use it with `musegen generate --model`), with its preference set; OUT/report.json holds the table. Rerun the same command with --resume to continue after an interruption or with a larger --iterations."""
+Each iteration samples --samples pieces per condition set from the current model, scores them, keeps pieces that parse, whose voices agree and that copy no training or reference piece for the chosen side (the top --top share), pairs them with the bottom --bottom share, and trains on the pairs against a frozen copy of the starting model (--reference-model iteration: of the model the iteration started from). OUT/iter-N/ is model N (use it with `musegen generate --model`), with its preference set; OUT/report.json holds the table. Rerun the same command with --resume to continue after an interruption or with a larger --iterations."""
 
 REWARD_HELP = "emotion, reference, text, rules, or a weighted sum such as emotion=0.7,rules=0.3."
 
@@ -130,6 +130,9 @@ def register(app: typer.Typer) -> None:
         lr: Annotated[float, typer.Option("--lr", min=0.0, help="AdamW learning rate.")] = 1e-5,
         epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over each iteration's pairs.")] = 1,
         batch: Annotated[int, typer.Option("--batch", min=1, help="Pairs per optimizer step.")] = 4,
+        reference_model: Annotated[str, typer.Option(
+            "--reference-model", help="DPO's frozen reference: start (the run's starting model) or iteration "
+                                      "(the model each iteration starts from, as NotaGen's rounds).")] = "start",
         bars: Annotated[int, typer.Option("--bars", min=1, help="Bars per sampled piece.")] = 16,
         reference: Annotated[Optional[str], typer.Option(
             "--reference", "-r", help="Reference set for the reference reward: music folder/file, corpus:NAME, "
@@ -149,7 +152,7 @@ def register(app: typer.Typer) -> None:
 
         from musegen_cli.alignment import rewards
         from musegen_cli.alignment.dpo import DpoOptions
-        from musegen_cli.alignment.loop import RUN_FILE, DpoRun, RunSettings, prepare_output
+        from musegen_cli.alignment.loop import REFERENCE_MODELS, RUN_FILE, DpoRun, RunSettings, prepare_output
         from musegen_cli.cli.options import choose_seed, prepare_device
         from musegen_cli.cli.output import console, emit_json, progress
         from musegen_cli.models import resolve_model
@@ -160,6 +163,8 @@ def register(app: typer.Typer) -> None:
             registry.require("dpo")  # the plain "no family supports dpo" error
         if model is None or output is None:
             raise UserError("musegen dpo needs --model (the model to start from) and -o (the run folder)")
+        if reference_model not in REFERENCE_MODELS:
+            raise UserError(f"--reference-model must be {' or '.join(REFERENCE_MODELS)}, not {reference_model!r}")
         weights = rewards.parse_reward(reward)
         info = resolve_model(model, registry)
         family = registry.require("dpo", info.family)
@@ -175,7 +180,7 @@ def register(app: typer.Typer) -> None:
             iterations=iterations, samples=samples, top=top, bottom=bottom,
             dpo=DpoOptions(beta=beta, lam=lam, lr=lr, epochs=epochs, batch_size=batch), seed=choose_seed(seed),
             copy_threshold=copy_threshold, max_bars=bars, reference=reference, text=text,
-            scorer=str(scorer_path) if scorer_path else None,
+            scorer=str(scorer_path) if scorer_path else None, reference_model=reference_model,
         )
         scorer = reference_set = None
         copies = copy_pieces(info.path)

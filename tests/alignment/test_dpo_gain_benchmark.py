@@ -50,3 +50,5 @@ def test_a_fall_is_a_drop_beyond_sampling_noise_and_the_reward_must_rise():
     assert not bench.rises(rows((0.97, 0.5), (0.92, 0.6)))  # -5 pt: a fall
     assert not bench.rises(rows((0.97, 0.5), (0.98, 0.5)))  # the reward did not rise
     assert bench.rises(rows((0.97, 0.5), (0.98, 0.6))) and bench.never_lower(rows((0.97, 0.5), (0.98, 0.6)))
+    drift = rows((0.97, 0.5), (0.96, 0.6), (0.95, 0.7), (0.94, 0.8))  # each step within noise, -3 pt in all
+    assert not bench.rises(drift)

@@ -62,6 +62,7 @@ def test_dpo_errors_are_one_line(tmp_path, families, scorer):
         (["--model", str(start), "--reward", "emotion", "--conditions", "mode=major"], "emotion (Q1-Q4) in every"),
         (["--model", str(start), "--reward", "bogus"], "unknown reward"),
         (["--model", str(start), "--conditions", "emotion=Q9"], "invalid emotion"),
+        (["--model", str(start), "--reference-model", "previous"], "--reference-model must be start or iteration"),
     ]
     for extra, message in cases:
         result = CliRunner().invoke(app, ["dpo", *extra, "-o", str(tmp_path / "out")])
