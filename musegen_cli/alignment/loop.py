@@ -193,9 +193,7 @@ class DpoRun:
         reference = None
         for number in range(last + 1, s.iterations + 1):
             if reference is None or s.reference_model == "iteration":
-                frozen = iteration_dir(self.out, number - 1) if s.reference_model == "iteration" and number > 1 \
-                    else Path(s.model)
-                reference = self.family.sampler.load(frozen, self.device)
+                reference = self.family.sampler.load(self._reference_folder(number), self.device)
                 capability.trainable(reference).requires_grad_(False)
             row = self._iteration(number, policy, reference)
             rows.append(row)
@@ -204,6 +202,12 @@ class DpoRun:
         final = self._final(policy, max(last, s.iterations))
         self.on_row(final)
         return self._write_report(rows, final)
+
+    def _reference_folder(self, number: int) -> Path:
+        """The model iteration `number` trains against, frozen (module doc)."""
+        if self.settings.reference_model == "iteration" and number > 1:
+            return iteration_dir(self.out, number - 1)
+        return Path(self.settings.model)
 
     def _iteration(self, number: int, policy: Any, reference: Any) -> dict[str, Any]:
         s, capability = self.settings, self.family.log_probability
