@@ -86,6 +86,11 @@ class RunSettings:
     scorer: str | None = None
     reference_model: str = "start"  # or "iteration" (module doc)
 
+    def __post_init__(self) -> None:
+        if self.reference_model not in REFERENCE_MODELS:
+            raise UserError(f"--reference-model must be {' or '.join(REFERENCE_MODELS)}, "
+                            f"not {self.reference_model!r}")
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

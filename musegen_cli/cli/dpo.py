@@ -152,7 +152,7 @@ def register(app: typer.Typer) -> None:
 
         from musegen_cli.alignment import rewards
         from musegen_cli.alignment.dpo import DpoOptions
-        from musegen_cli.alignment.loop import REFERENCE_MODELS, RUN_FILE, DpoRun, RunSettings, prepare_output
+        from musegen_cli.alignment.loop import RUN_FILE, DpoRun, RunSettings, prepare_output
         from musegen_cli.cli.options import choose_seed, prepare_device
         from musegen_cli.cli.output import console, emit_json, progress
         from musegen_cli.models import resolve_model
@@ -163,8 +163,6 @@ def register(app: typer.Typer) -> None:
             registry.require("dpo")  # the plain "no family supports dpo" error
         if model is None or output is None:
             raise UserError("musegen dpo needs --model (the model to start from) and -o (the run folder)")
-        if reference_model not in REFERENCE_MODELS:
-            raise UserError(f"--reference-model must be {' or '.join(REFERENCE_MODELS)}, not {reference_model!r}")
         weights = rewards.parse_reward(reward)
         info = resolve_model(model, registry)
         family = registry.require("dpo", info.family)
