@@ -1,9 +1,9 @@
 """What `musegen dpo` gains per iteration: the emotion reward, and the reference reward.
 
-    python benchmarks/dpo_gain.py [--model default|PATH] [--scorer PATH] [--samples 64]
+    python benchmarks/dpo_gain.py [--model default|PATH] [--scorer PATH] [--samples 128]
         [--top 0.0625] [--bottom 0.0625]
         [--emotion-iterations 3] [--reference-iterations 2] [--reference corpus:bach]
-        [--bars 8] [--lr 1e-5] [--epochs 1] [--beta 0.3] [--reference-model start|iteration]
+        [--bars 8] [--lr 1e-5] [--epochs 1] [--batch 16] [--beta 0.3] [--reference-model start|iteration]
         [--eval-samples 128] [--seed 0] [--device auto]
         [--work DIR] [--json]
 
@@ -18,10 +18,12 @@ Two runs of the real `musegen dpo` loop (`musegen_cli.alignment.loop`) from the 
 
 Each iteration builds its pairs from `--samples` pieces per condition set (the reference
 run, which has no conditions, samples four seeded groups: as many pieces and pairs as the four
-emotions): the best and worst `--top`/`--bottom` share of 64 are 4 and 4, and the worst are
-mostly the few invalid pieces, so the pairs teach validity along with the reward (16 samples
-with shares of 0.25 rejected mostly valid pieces, and one seed lost 5 points of validity in
-one iteration). Then every model (start, iter-1, ...) is measured again on one common set of
+emotions): the best and worst `--top`/`--bottom` share of 128 are 8 and 8, the worst are the
+few invalid pieces first, so the pairs teach validity along with the reward (16 samples with
+shares of 0.25 rejected mostly valid pieces, and one seed lost 5 points of validity in one
+iteration). The 64 pairs of a set train in `--batch 16` steps: 16 steps per iteration, each
+averaging 16 pairs (4 pairs a step, with 64 pieces per set, moved validity by up to 5 points
+in one iteration on one seed of three). Then every model (start, iter-1, ...) is measured again on one common set of
 seeds, `--eval-samples` pieces per condition set, so differences between rows are the models'
 and not the sampling's. Goal: on those seeds the reward rises every iteration and validity
 does not fall: no model more than `FALL_ERRORS` standard errors of the difference below any
@@ -51,7 +53,7 @@ console = Console(stderr=True)
 EVAL_SEED_OFFSET = 424_242
 #: The reference run samples its unconditioned pieces in this many seeded groups (as many as
 #: the emotion run's quadrants). Pairs form within a group, so both runs train on as many
-#: pairs: one group of 64 made 256 pairs, four times the optimizer steps, and drifted further.
+#: pairs: one group of 64 pieces made 256 pairs, four times the steps of four groups, and drifted further.
 REFERENCE_GROUPS = 4
 #: A drop in validity counts as a fall beyond this many standard errors of the difference
 #: (one-sided, about 2% of the time for two samples of one model): 512 pieces at 97% valid
@@ -78,7 +80,8 @@ def run_one(name: str, args: argparse.Namespace, reward: dict[str, float], condi
     reference = load_reference_music(args.reference, scorer)[0] if "reference" in reward else None
     settings = RunSettings(model=str(info.path.resolve()), family=family.name, reward=reward, conditions=conditions,
                            iterations=iterations, samples=args.samples, top=args.top, bottom=args.bottom,
-                           dpo=DpoOptions(lr=args.lr, epochs=args.epochs, beta=args.beta), seed=args.seed,
+                           dpo=DpoOptions(lr=args.lr, epochs=args.epochs, beta=args.beta, batch_size=args.batch),
+                           seed=args.seed,
                            max_bars=args.bars, reference=args.reference if reference is not None else None,
                            scorer=args.scorer, reference_model=args.reference_model)
     out = work / name
@@ -138,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="default", help="model name or folder (default: default)")
     parser.add_argument("--scorer", default=None, help="scorer folder (default: the bundled one)")
-    parser.add_argument("--samples", type=int, default=64, help="pieces per condition set and iteration")
+    parser.add_argument("--samples", type=int, default=128, help="pieces per condition set and iteration")
     parser.add_argument("--top", type=float, default=0.0625, help="share of each set's pieces chosen")
     parser.add_argument("--bottom", type=float, default=0.0625, help="share of each set's pieces rejected")
     parser.add_argument("--emotion-iterations", type=int, default=3)
@@ -147,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bars", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-5)
     parser.add_argument("--epochs", type=int, default=1, help="passes over each iteration's pairs")
+    parser.add_argument("--batch", type=int, default=16, help="pairs per optimizer step")
     parser.add_argument("--beta", type=float, default=0.3, help="DPO temperature (larger: closer to the start)")
     parser.add_argument("--reference-model", default="start", choices=REFERENCE_MODELS,
                         help="DPO's frozen reference: the run's starting model, or the one each iteration starts from")

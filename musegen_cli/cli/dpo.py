@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         reward: Annotated[str, typer.Option("--reward", help=REWARD_HELP)] = "emotion",
         iterations: Annotated[int, typer.Option("--iterations", min=1, help="Sample-train rounds.")] = 3,
-        samples: Annotated[int, typer.Option("--samples", min=2, help="Pieces per condition set and iteration.")] = 64,
+        samples: Annotated[int, typer.Option("--samples", min=2, help="Pieces per condition set and iteration.")] = 128,
         conditions: Annotated[list[str], typer.Option(
             "--conditions", help="A condition set NAME=VALUE,... (repeatable; emotion=Q1,emotion=Q2 is two sets).")
         ] = [],  # noqa: B006 - Typer needs a literal default
@@ -129,7 +129,7 @@ def register(app: typer.Typer) -> None:
         lam: Annotated[float, typer.Option("--lambda", min=0.0, help="DPO-Positive penalty weight.")] = 10.0,
         lr: Annotated[float, typer.Option("--lr", min=0.0, help="AdamW learning rate.")] = 1e-5,
         epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over each iteration's pairs.")] = 1,
-        batch: Annotated[int, typer.Option("--batch", min=1, help="Pairs per optimizer step.")] = 4,
+        batch: Annotated[int, typer.Option("--batch", min=1, help="Pairs per optimizer step.")] = 16,
         reference_model: Annotated[str, typer.Option(
             "--reference-model", help="DPO's frozen reference: start (the run's starting model) or iteration "
                                       "(the model each iteration starts from, as NotaGen's rounds).")] = "start",
