@@ -21,14 +21,14 @@ run, which has no conditions, samples four seeded groups: as many pieces and pai
 emotions): the best and worst `--top`/`--bottom` share of 128 are 8 and 8, the worst are the
 few invalid pieces first, so the pairs teach validity along with the reward (16 samples with
 shares of 0.25 rejected mostly valid pieces, and one seed lost 5 points of validity in one
-iteration). The 64 pairs of a set train in `--batch 16` steps: 16 steps per iteration, each
-averaging 16 pairs (4 pairs a step, with 64 pieces per set, moved validity by up to 5 points
-in one iteration on one seed of three). Then every model (start, iter-1, ...) is measured again on one common set of
-seeds, `--eval-samples` pieces per condition set, so differences between rows are the models'
-and not the sampling's. Goal: on those seeds the reward rises every iteration and validity
-does not fall: no model more than `FALL_ERRORS` standard errors of the difference below any
-earlier one (the strict reading, never lower at all, is printed too). Runs are kept in `--work` (default: a temporary
-folder) and resume if run again there.
+iteration). The 256 pairs (4 sets of 8 x 8) train in steps of `--batch 16`: 16 steps, each
+averaging 16 pairs (64 pieces per set at 4 pairs a step, the same 16 steps, moved validity
+by up to 5 points in one iteration). Then every model (start, iter-1, ...) is measured again
+on one common set of seeds, `--eval-samples` pieces per condition set, so differences between
+rows are the models' and not the sampling's. Goal: on those seeds the reward rises every
+iteration and validity does not fall: no model more than `FALL_ERRORS` standard errors of the
+difference below any earlier one (the strict reading, never lower at all, is printed too).
+Runs are kept in `--work` (default: a temporary folder) and resume if run again there.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ console = Console(stderr=True)
 EVAL_SEED_OFFSET = 424_242
 #: The reference run samples its unconditioned pieces in this many seeded groups (as many as
 #: the emotion run's quadrants). Pairs form within a group, so both runs train on as many
-#: pairs: one group of 64 pieces made 256 pairs, four times the steps of four groups, and drifted further.
+#: pairs: one group of as many pieces makes four times the pairs and steps, and drifted further.
 REFERENCE_GROUPS = 4
 #: A drop in validity counts as a fall beyond this many standard errors of the difference
 #: (one-sided, about 2% of the time for two samples of one model): 512 pieces at 97% valid

@@ -33,7 +33,7 @@ class DpoOptions:
     lam: float = 10.0  # the DPO-Positive penalty weight (`--lambda`)
     lr: float = 1e-5
     epochs: int = 1
-    batch_size: int = 16  # pairs per optimizer step: 8 x 8 pairs per set make one step per set
+    batch_size: int = 16  # pairs per optimizer step: four sets of 8 x 8 pairs make 16 steps
     grad_clip: float = 1.0
     weight_decay: float = 0.0
 
