@@ -136,23 +136,26 @@ def never_lower(rows: list[dict[str, Any]]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from musegen_cli.alignment.loop import REFERENCE_MODELS
+    from musegen_cli.alignment.dpo import DpoOptions
+    from musegen_cli.alignment.loop import REFERENCE_MODELS, RunSettings
 
+    # `musegen dpo`'s own defaults, except --beta and --bars: the table is measured at 0.3 and 8 bars
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="default", help="model name or folder (default: default)")
     parser.add_argument("--scorer", default=None, help="scorer folder (default: the bundled one)")
-    parser.add_argument("--samples", type=int, default=128, help="pieces per condition set and iteration")
-    parser.add_argument("--top", type=float, default=0.0625, help="share of each set's pieces chosen")
-    parser.add_argument("--bottom", type=float, default=0.0625, help="share of each set's pieces rejected")
+    parser.add_argument("--samples", type=int, default=RunSettings.samples,
+                        help="pieces per condition set and iteration")
+    parser.add_argument("--top", type=float, default=RunSettings.top, help="share of each set's pieces chosen")
+    parser.add_argument("--bottom", type=float, default=RunSettings.bottom, help="share of each set's pieces rejected")
     parser.add_argument("--emotion-iterations", type=int, default=3)
     parser.add_argument("--reference-iterations", type=int, default=2)
     parser.add_argument("--reference", default="corpus:bach", help="held-out collection for the reference reward")
     parser.add_argument("--bars", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=1e-5)
-    parser.add_argument("--epochs", type=int, default=1, help="passes over each iteration's pairs")
-    parser.add_argument("--batch", type=int, default=16, help="pairs per optimizer step")
+    parser.add_argument("--lr", type=float, default=DpoOptions.lr)
+    parser.add_argument("--epochs", type=int, default=DpoOptions.epochs, help="passes over each iteration's pairs")
+    parser.add_argument("--batch", type=int, default=DpoOptions.batch_size, help="pairs per optimizer step")
     parser.add_argument("--beta", type=float, default=0.3, help="DPO temperature (larger: closer to the start)")
-    parser.add_argument("--reference-model", default="start", choices=REFERENCE_MODELS,
+    parser.add_argument("--reference-model", default=RunSettings.reference_model, choices=REFERENCE_MODELS,
                         help="DPO's frozen reference: the run's starting model, or the one each iteration starts from")
     parser.add_argument("--eval-samples", type=int, default=128,
                         help="pieces per condition set when every model is measured on the common seeds")

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from musegen_cli.alignment.dpo import DpoOptions
+from musegen_cli.alignment.loop import RunSettings
 from musegen_cli.cli.options import DeviceOption, JsonFlag, SeedOption
 from musegen_cli.errors import UserError
 
@@ -114,33 +116,41 @@ def register(app: typer.Typer) -> None:
             Optional[Path], typer.Option("-o", "--output", help="Run folder (iter-N/ models, report.json).")
         ] = None,
         reward: Annotated[str, typer.Option("--reward", help=REWARD_HELP)] = "emotion",
-        iterations: Annotated[int, typer.Option("--iterations", min=1, help="Sample-train rounds.")] = 3,
-        samples: Annotated[int, typer.Option("--samples", min=2, help="Pieces per condition set and iteration.")] = 128,
+        iterations: Annotated[int, typer.Option(
+            "--iterations", min=1, help="Sample-train rounds.")] = RunSettings.iterations,
+        samples: Annotated[int, typer.Option(
+            "--samples", min=2, help="Pieces per condition set and iteration.")] = RunSettings.samples,
         conditions: Annotated[list[str], typer.Option(
             "--conditions", help="A condition set NAME=VALUE,... (repeatable; emotion=Q1,emotion=Q2 is two sets).")
         ] = [],  # noqa: B006 - Typer needs a literal default
         emotions: Annotated[Optional[str], typer.Option(
             "--emotions", help="One condition set per quadrant, e.g. Q1,Q2,Q3,Q4 (the default for the emotion reward).")
         ] = None,
-        top: Annotated[float, typer.Option("--top", min=0.0, max=1.0, help="Share of samples chosen.")] = 0.0625,
+        top: Annotated[float, typer.Option(
+            "--top", min=0.0, max=1.0, help="Share of samples chosen.")] = RunSettings.top,
         bottom: Annotated[float, typer.Option(
-            "--bottom", min=0.0, max=1.0, help="Share of samples rejected (invalid pieces first).")] = 0.0625,
-        beta: Annotated[float, typer.Option("--beta", min=0.0, help="DPO temperature.")] = 0.1,
-        lam: Annotated[float, typer.Option("--lambda", min=0.0, help="DPO-Positive penalty weight.")] = 10.0,
-        lr: Annotated[float, typer.Option("--lr", min=0.0, help="AdamW learning rate.")] = 1e-5,
-        epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over each iteration's pairs.")] = 1,
-        batch: Annotated[int, typer.Option("--batch", min=1, help="Pairs per optimizer step.")] = 16,
+            "--bottom", min=0.0, max=1.0, help="Share of samples rejected (invalid pieces first).")
+        ] = RunSettings.bottom,
+        beta: Annotated[float, typer.Option("--beta", min=0.0, help="DPO temperature.")] = DpoOptions.beta,
+        lam: Annotated[float, typer.Option("--lambda", min=0.0, help="DPO-Positive penalty weight.")] = DpoOptions.lam,
+        lr: Annotated[float, typer.Option("--lr", min=0.0, help="AdamW learning rate.")] = DpoOptions.lr,
+        epochs: Annotated[int, typer.Option(
+            "--epochs", min=1, help="Passes over each iteration's pairs.")] = DpoOptions.epochs,
+        batch: Annotated[int, typer.Option(
+            "--batch", min=1, help="Pairs per optimizer step.")] = DpoOptions.batch_size,
         reference_model: Annotated[str, typer.Option(
             "--reference-model", help="DPO's frozen reference: start (the run's starting model) or iteration "
-                                      "(the model each iteration starts from, as NotaGen's rounds).")] = "start",
-        bars: Annotated[int, typer.Option("--bars", min=1, help="Bars per sampled piece.")] = 16,
+                                      "(the model each iteration starts from, as NotaGen's rounds).")
+        ] = RunSettings.reference_model,
+        bars: Annotated[int, typer.Option("--bars", min=1, help="Bars per sampled piece.")] = RunSettings.max_bars,
         reference: Annotated[Optional[str], typer.Option(
             "--reference", "-r", help="Reference set for the reference reward: music folder/file, corpus:NAME, "
                                       "or a feature file.")] = None,
         text: Annotated[Optional[str], typer.Option("--text", "-t", help="Description for the text reward.")] = None,
         scorer_path: Annotated[Optional[Path], typer.Option("--scorer", help="Scorer folder (default: bundled).")] = None,
         copy_threshold: Annotated[float, typer.Option(
-            "--copy-threshold", min=0.0, max=1.0, help="Similarity at which a piece counts as a copy.")] = 0.9,
+            "--copy-threshold", min=0.0, max=1.0, help="Similarity at which a piece counts as a copy.")
+        ] = RunSettings.copy_threshold,
         resume: Annotated[bool, typer.Option("--resume", help="Continue the run in -o, skipping finished iterations.")]
         = False,
         seed: SeedOption = None,
@@ -151,8 +161,7 @@ def register(app: typer.Typer) -> None:
         import json
 
         from musegen_cli.alignment import rewards
-        from musegen_cli.alignment.dpo import DpoOptions
-        from musegen_cli.alignment.loop import RUN_FILE, DpoRun, RunSettings, prepare_output
+        from musegen_cli.alignment.loop import RUN_FILE, DpoRun, prepare_output
         from musegen_cli.cli.options import choose_seed, prepare_device
         from musegen_cli.cli.output import console, emit_json, progress
         from musegen_cli.models import resolve_model
