@@ -61,7 +61,8 @@ def _header(score: stream.Score, lanes: list[Lane], number: int, unit: Fraction,
     lines = ["%abc-2.1", f"X:{number}"]
     meta = score.metadata
     title = (meta.title or meta.movementName) if meta is not None else None
-    lines.append(f"T:{_clean(title)}" if title else "T:Untitled")
+    if title:  # never invented: abc2midi, abc2abc and abcm2ps read a tune without T: as well
+        lines.append(f"T:{_clean(title)}")
     if meta is not None and meta.composer:
         lines.append(f"C:{_clean(meta.composer)}")
     first = _header_bar(lanes)

@@ -7,7 +7,9 @@ files is the caller's job: this module only produces bytes.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -116,15 +118,31 @@ def to_musicxml(score: stream.Score) -> bytes:
     music21's exporter fills every bar shorter than its time signature with rests, which
     moves all later notes (ABC tunes often have short bars around repeats). Marking the
     shortfall as the measure's right padding (in place: it is true of the score) keeps
-    short bars short.
+    short bars short. It also writes the title "Music21 Fragment" and the composer
+    "Music21" into a score that has none; `_no_invented_metadata` stops that.
     """
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     _mark_short_measures(score)
     try:
-        return GeneralObjectExporter(score).parse()
+        with _no_invented_metadata():
+            return GeneralObjectExporter(score).parse()
     except Exception as exc:  # music21 raises assorted types on scores it cannot notate
         raise UserError(f"cannot write MusicXML: {one_line(exc)}") from exc
+
+
+@contextlib.contextmanager
+def _no_invented_metadata() -> Iterator[None]:
+    """Empty music21's fallback title and author (`music21.defaults`) during an export: its
+    exporter writes them only when the score has no title or contributor of its own."""
+    from music21 import defaults
+
+    saved = defaults.title, defaults.author
+    defaults.title, defaults.author = "", ""
+    try:
+        yield
+    finally:
+        defaults.title, defaults.author = saved
 
 
 def _mark_short_measures(score: stream.Score) -> None:
