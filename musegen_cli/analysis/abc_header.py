@@ -23,12 +23,12 @@ from fractions import Fraction
 
 from musegen_cli.analysis.declared import Declared, DeclaredKey
 from musegen_cli.analysis.modes import canonical_mode
+from musegen_cli.notation.abc.fields import meter_value, read_tempo, unit_length
 
 _FIELD = re.compile(r"^([A-Za-z]):(.*)$")
 _INLINE_KEY = re.compile(r"\[K:([^\]]*)\]")
 _TONIC = re.compile(r"([A-G])([#b]?)(.*)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_FRACTION = re.compile(r"(\d+)/(\d+)")
 #: Words that may follow the tonic in K: without being a mode (clefs and key modifiers).
 _NOT_MODES = {"exp", "bass", "treble", "alto", "tenor", "baritone", "perc", "none", "clef"}
 
@@ -65,7 +65,7 @@ def parse_abc_header(text: str) -> AbcHeader:
             keys.append(parse_key(match.group(2)))
         elif not in_header:
             keys.extend(parse_key(value) for value in _INLINE_KEY.findall(line))
-    unit = _unit_length(fields.get("L"), fields.get("M"))
+    unit = unit_length(fields.get("L"), fields.get("M"))
     number = _NUMBER.match(fields.get("X", ""))
     return AbcHeader(
         number=int(number.group(0)) if number else None,
@@ -97,48 +97,7 @@ def parse_key(value: str) -> DeclaredKey:
 
 def parse_tempo(value: str, unit_length: Fraction = Fraction(1, 8)) -> float | None:
     """Quarter notes per minute of a Q: field value; None when it gives no number."""
-    text = re.sub(r'"[^"]*"', " ", _strip_comment(value)).strip()
-    beats, equals, rate = text.rpartition("=")
-    if not equals:
-        beat = unit_length  # legacy `Q:120`: beats of the unit note length
-        rate = text
-    else:
-        fractions = _FRACTION.findall(beats)
-        legacy = re.fullmatch(r"\s*C(\d*)\s*", beats)  # ABC 1.6 `Q:C=120`, `Q:C2=120`
-        if fractions:
-            beat = sum((Fraction(int(n), int(d)) for n, d in fractions), Fraction(0))
-        elif legacy:
-            beat = unit_length * int(legacy.group(1) or 1)
-        else:
-            return None
-    number = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*", rate)
-    if not number or float(number.group(1)) <= 0 or beat <= 0:
-        return None
-    return float(number.group(1)) * float(beat) * 4
-
-
-def _unit_length(length: str | None, meter: str | None) -> Fraction:
-    """L: if given, else the standard default from the meter (1/16 below 3/4, else 1/8)."""
-    if length:
-        match = _FRACTION.search(length)
-        if match and int(match.group(2)):
-            return Fraction(int(match.group(1)), int(match.group(2)))
-    value = meter_value(meter)
-    return Fraction(1, 16) if value is not None and value < Fraction(3, 4) else Fraction(1, 8)
-
-
-def meter_value(meter: str | None) -> Fraction | None:
-    """4/4 for "C", 2/2 for "C|", the sum for "2+3/8"; None for "none" or nothing."""
-    if not meter:
-        return None
-    text = meter.strip()
-    if text in ("C", "C|"):
-        return Fraction(1)
-    match = re.fullmatch(r"\(?([\d+\s]+)\)?\s*/\s*(\d+)", text)
-    if not match or not int(match.group(2)):
-        return None
-    numerator = sum(int(part) for part in match.group(1).split("+") if part.strip())
-    return Fraction(numerator, int(match.group(2)))
+    return read_tempo(_strip_comment(value), unit_length)
 
 
 _UNIT_LENGTH = re.compile(r"1/(1|2|4|8|16|32|64)")

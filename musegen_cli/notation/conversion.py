@@ -36,22 +36,29 @@ class Piece:
 
 
 def convert(
-    data: bytes, source: str, target: str, *, layout: Layout = "classic", synth: Engine = "auto"
+    data: bytes,
+    source: str,
+    target: str,
+    *,
+    layout: Layout = "classic",
+    synth: Engine = "auto",
+    chords: bool = False,
 ) -> list[Piece]:
     """Convert `data` (in format `source`) to `target`; one Piece per tune or score.
 
     Raises UserError when the input as a whole is unusable (empty, not text, no tunes).
-    SVG may give several outputs per piece (one per page).
+    SVG may give several outputs per piece (one per page). ABC plays (MIDI, WAV) straight
+    from musegen's ABC reader; `chords` adds its chord symbols on their own track.
     """
     if target not in TARGETS:
         raise UserError(f"cannot write {target!r}; formats: {', '.join(TARGETS)}")
     if source == "abc":
-        return _convert_abc(data, target, layout, synth)
+        return _convert_abc(data, target, layout, synth, chords)
     score = parse_score(data, source)
     return [Piece("", write(score, target, layout=layout, synth=synth))]
 
 
-def _convert_abc(data: bytes, target: str, layout: Layout, synth: Engine) -> list[Piece]:
+def _convert_abc(data: bytes, target: str, layout: Layout, synth: Engine, chords: bool) -> list[Piece]:
     if not data.strip():
         raise UserError("the input is empty")
     tunes = split_abc_tunes(decode_text(data, "abc"))
@@ -59,8 +66,7 @@ def _convert_abc(data: bytes, target: str, layout: Layout, synth: Engine) -> lis
     pieces = []
     for label, tune in zip(labels, tunes):
         try:
-            score = parse_score(tune.encode("utf-8"), "abc")
-            outputs = write(score, target, layout=layout, synth=synth, reference_number=_x_number(tune))
+            outputs = _write_abc_tune(tune, target, layout, synth, chords)
             pieces.append(Piece(label, outputs))
         except UserError as exc:
             pieces.append(Piece(label, error=str(exc)))
@@ -71,6 +77,23 @@ def _convert_abc(data: bytes, target: str, layout: Layout, synth: Engine) -> lis
         joined = Piece("", [b"\n".join(p.outputs[0] for p in good)])
         return [joined, *(p for p in pieces if p.error is not None)]
     return pieces
+
+
+def _write_abc_tune(tune: str, target: str, layout: Layout, synth: Engine, chords: bool) -> list[bytes]:
+    """One tune's output: what it plays from the reader's performance (MIDI, WAV), the rest
+    from its written form."""
+    if target in ("midi", "wav"):
+        from musegen_cli.notation.abc import read_tune
+        from musegen_cli.notation.abc.midi import tune_to_midi
+
+        midi = tune_to_midi(read_tune(tune), chords=chords)
+        if target == "midi":
+            return [midi]
+        from musegen_cli.notation.synth import midi_to_wav
+
+        return [midi_to_wav(midi, engine=synth)]
+    score = parse_score(tune.encode("utf-8"), "abc")
+    return write(score, target, layout=layout, synth=synth, reference_number=_x_number(tune))
 
 
 def _x_number(tune: str) -> int:

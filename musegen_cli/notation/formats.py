@@ -140,7 +140,7 @@ def _parse(data: bytes, fmt: str) -> Score:
         tunes = split_abc_tunes(decode_text(data, fmt))
         if not tunes:
             raise UserError("the input is empty")
-        parsed = parse_abc(_complete_abc_header(tunes[0]))
+        parsed = parse_abc(_require_key_field(tunes[0]))
     else:
         parsed = converter.parseData(decode_text(data, fmt), format=fmt)
     if isinstance(parsed, stream.Opus):
@@ -155,16 +155,12 @@ def _parse(data: bytes, fmt: str) -> Score:
     return parsed
 
 
-def _complete_abc_header(tune: str) -> str:
-    """Check the mandatory K: field; add the standard default L:1/8 when neither L: nor M:
-    is given (music21 refuses such tunes, the ABC standard does not)."""
+def _require_key_field(tune: str) -> str:
+    """Check the mandatory K: field before reading (the reader would say the same later,
+    at the end of the text)."""
     if not re.search(r"^K:", tune, re.MULTILINE):
         raise UserError("not valid ABC: no K: (key) field, which every tune must have")
-    if re.search(r"^[LM]:", tune, re.MULTILINE):
-        return tune
-    if re.search(r"^X:", tune, re.MULTILINE):
-        return re.sub(r"^X:.*$", lambda m: m.group(0) + "\nL:1/8", tune, count=1, flags=re.MULTILINE)
-    return "L:1/8\n" + tune
+    return tune
 
 
 def _check_midi_chunks(data: bytes) -> None:

@@ -66,14 +66,14 @@ def test_modal_and_minor_keys_are_written_with_their_mode(key: str, notes: list[
 
 
 def test_accidentals_are_explicit_for_every_reading_of_bar_carry() -> None:
-    # music21 without %abc-2.1 does not carry accidentals through the bar: C#5 C5 C4 C#4
-    score = abc(HEADER + "K:C\n^c c C ^C z4|c2 C2 z4|\n")
-    assert pitches(score)[:4] == ["C#5", "C5", "C4", "C#4"]
+    # ABC 2.1 carries an accidental to every note of that letter in the bar, in every octave
+    score = abc(HEADER + "K:C\n^c c C =C ^C z3|c2 C2 z4|\n")
+    assert pitches(score)[:5] == ["C#5", "C#5", "C#4", "C4", "C#4"]
     text = assert_round_trip(score)
     body = text.split("K:C\n", 1)[1]
-    # after ^c, a plain c would mean C# to an ABC 2.1 reader: the natural is written; after
-    # =c, C is C natural whether a reader carries per letter or per octave
-    assert body.startswith("^c=c C^C")
+    # a reader that carries per octave, or not at all, would read a plain c or C as natural:
+    # the writer spells each one, so every reading gets the same notes
+    assert body.startswith("^c^c ^C=C ^C")
     assert "|c2 C2" in body  # the bar line cancels accidentals: nothing needed after it
 
 
