@@ -44,6 +44,12 @@ def meter_value(text: str | None) -> Fraction | None:
     return Fraction(numerator, int(match.group(2))) if numerator else None
 
 
+def is_compound(text: str | None) -> bool:
+    """Whether a meter is compound (6/8, 9/8, 12/8: beats of three), as tuplets need."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
+    return bool(match) and int(match.group(1)) % 3 == 0 and int(match.group(1)) > 3
+
+
 def unit_length(length: str | None, meter: str | None) -> Fraction:
     """`L:` when it is a fraction, else the standard's default for the meter."""
     if length:
@@ -57,25 +63,27 @@ def unit_length(length: str | None, meter: str | None) -> Fraction:
 @dataclass(frozen=True)
 class Key:
     """A `K:` value read: its tonic and mode (None for `K:none`), the alteration of each
-    letter it implies, and the octave shift its `octave=` gives."""
+    letter it implies, the octave shift its `octave=` gives and the playback transposition
+    (semitones) its `transpose=` gives."""
 
     tonic: str | None
     mode: str | None
     signature: dict[str, int]
     octave: int = 0
+    transpose: int = 0
 
 
 def read_key(text: str) -> Key:
     """Read a `K:` value (see the module docstring). Unknown words are left alone, as
     readers do with clef and display options."""
     words = text.split()
-    octave = 0
+    shifts = {"octave": 0, "transpose": 0}
     kept = []
     for word in words:
         name, equals, value = word.partition("=")
         if equals:
-            if name.lower() == "octave" and re.fullmatch(r"[+-]?\d", value):
-                octave = int(value)
+            if name.lower() in shifts and re.fullmatch(r"[+-]?\d+", value):
+                shifts[name.lower()] = int(value)
             continue
         kept.append(word)
     tonic, mode, signature = None, None, {}
@@ -103,7 +111,8 @@ def read_key(text: str) -> Key:
         match = _KEY_ACCIDENTAL.match(word)
         if match:
             signature = {**signature, match.group(2).upper(): _ACCIDENTAL[match.group(1)]}
-    return Key(tonic, mode, {letter: alter for letter, alter in signature.items() if alter}, octave)
+    signature = {letter: alter for letter, alter in signature.items() if alter}
+    return Key(tonic, mode, signature, shifts["octave"], shifts["transpose"])
 
 
 def signature_of(tonic: str, mode: str) -> dict[str, int]:

@@ -56,6 +56,7 @@ class VoiceState:
     octave: int
     unit: Fraction
     meter: Fraction | None
+    compound: bool = False
     propagation: str = "pitch"
     #: The long share of a single `>` pair (3/2 by the standard; `%%MIDI ratio a b` sets 2a/(a+b)).
     broken_ratio: Fraction = Fraction(3, 2)
@@ -164,9 +165,12 @@ class VoiceState:
             if key.tonic is not None or value.strip().lower().startswith(("none", "hp", "exp")) or key.signature:
                 self.signature = key.signature
             self.octave = key.octave
+            if key.transpose:
+                self.voice.transpose = key.transpose
             self.bar.events.append(KeyChange(value.strip(), key.signature, key.tonic, key.mode))
         elif name == "M":
             self.meter = fields.meter_value(value)
+            self.compound = fields.is_compound(value)
             self.bar.events.append(MeterChange(value.strip(), self.meter))
         elif name == "L":
             self.unit = fields.unit_length(value, None)
@@ -414,9 +418,7 @@ class MusicLine:
     def _default_q(self, p: int) -> int:
         if p in _TUPLET_Q:
             return _TUPLET_Q[p]
-        meter = self.voice.meter
-        compound = meter is not None and meter.denominator == 8 and meter.numerator % 3 == 0 and meter.numerator > 3
-        return 3 if compound else 2
+        return 3 if self.voice.compound else 2
 
     def _bar_rests(self) -> None:
         """`Z` or `X`: whole bars of rest (`Z4` is four bars)."""

@@ -157,13 +157,15 @@ class _TuneReader:
         if state is None:
             name = _VOICE_NAME.search(spec)
             options = dict(_VOICE_OPTION.findall(spec))
-            voice = Voice(voice_id, name.group(1) if name else None, transpose=int(options.get("transpose", 0)))
+            transpose = int(options.get("transpose", self.key.transpose))
+            voice = Voice(voice_id, name.group(1) if name else None, transpose=transpose)
             state = VoiceState(
                 voice,
                 signature=self.key.signature,
                 octave=self.key.octave + int(options.get("octave", 0)),
                 unit=self.unit,
                 meter=self.meter.value if self.meter else None,
+                compound=fields.is_compound(self.meter.text if self.meter else None),
                 propagation=self.propagation,
                 broken_ratio=self.broken_ratio,
             )
