@@ -7,9 +7,9 @@
 The listener is `evolution.fitness.SyntheticListener`: a fixed preference point in the
 scorer's space (the embedding of `--listener`), rating 1-5. The genome is the strengths of
 `--directions` (steering folders fitted on this model) or, without them, the condition
-choice of `musegen evolve` (emotion and register). Each searcher runs `--generations`
-steps of `--population`; random search then gets at least as many evaluations as the
-searcher that used the most (a GA's first step evaluates two populations). Per searcher:
+choice of `musegen evolve` (emotion and register). Each searcher evaluates `--generations`
+batches of `--population` (a generation is one evaluated batch, `evolution.search`), and
+random search at least as many evaluations as the searcher that used the most. Per searcher:
 best and mean fitness of each generation (averaged over `--repeats` seeds), the final best
 so far, and the validity of the winners (the three best genomes, their pieces generated
 again and checked with `generation.is_valid`). Goal: every searcher's final best beats

@@ -22,10 +22,19 @@ from musegen_cli.errors import UserError
 FITNESS_MODES = ("interactive", "dynamic", "listener", "target", "text", "audio")
 SEARCHERS = ("ga", "cmaes", "snes", "random")  # evolution.search.SEARCHERS, without importing evotorch
 DEFAULT_LISTENER = "a lively folk dance tune in a major key, happy and excited"
+#: The defaults of the settings that have a flag (a --config file's values override them, flags
+#: override both); population, generations and workers are `SearchSettings`' (a test checks).
+DEFAULTS: dict[str, Any] = {"searcher": "ga", "fitness": "interactive", "population": 8, "generations": 5,
+                            "rate_every": 2, "penalty": 1.0, "bars": 16, "workers": 0}
+#: The settings only a --config file sets, with their defaults as --help states them (a test
+#: checks the numbers against `SearchSettings`, `DIRECTION_BOUND` and `EmbeddingGenome`).
+CONFIG_ONLY: dict[str, str] = {
+    "stdev": "a quarter of the genome's range for cmaes and snes, half of it for ga",
+    "tournament": "3", "crossover_rate": "0.9", "eta": "10.0", "mutation_probability": "every gene",
+    "elitist": "true", "bound": "0.5 for --directions, 3.0 for --genome embedding", "duration": "8.0 seconds of audio",
+}
 #: Settings a --config TOML file may hold (flags given on the command line win).
-TOML_KEYS = ("searcher", "population", "generations", "stdev", "tournament", "crossover_rate", "eta",
-             "mutation_probability", "elitist", "workers", "fitness", "rate_every", "penalty", "bars", "bound",
-             "duration")
+TOML_KEYS = (*DEFAULTS, *CONFIG_ONLY)
 
 EPILOG = """Examples:
 
@@ -43,7 +52,9 @@ EPILOG = """Examples:
 
   musegen evolve -m musicgen-small --genome embedding --text "calm lofi piano" --fitness audio --target 90 -o runs/evo-audio
 
-Keys while rating: 1-5 rate, r replay, s skip, f favourite, u undo, q save and quit. Without a terminal the keys are read one per line from stdin, or from --ratings FILE. Ray evaluates fitness in parallel with --workers N (not with a person rating)."""
+--config keys besides the flags' (default): """ + "; ".join(f"{k} ({v})" for k, v in CONFIG_ONLY.items()) + """.
+
+Keys while rating: 1-5 rate, r replay, s skip, f favourite, u undo, q save and quit. A piece already rated in the session is not asked again: its rating is shown and reused. Without a terminal the keys are read one per line from stdin, or from --ratings FILE. Ray evaluates fitness in parallel with --workers N (not with a person rating)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -66,24 +77,39 @@ def evolve_command(
     condition: Annotated[
         list[str], typer.Option("--condition", "-c", help="Fixed condition NAME=VALUE (repeatable).")
     ] = [],  # noqa: B006
-    fitness: Annotated[Optional[str], typer.Option("--fitness", help=f"{', '.join(FITNESS_MODES)}.")] = None,
+    fitness: Annotated[Optional[str], typer.Option(
+        "--fitness", help=f"{', '.join(FITNESS_MODES)} (default {DEFAULTS['fitness']}).")] = None,
+    interactive: Annotated[bool, typer.Option(
+        "--interactive", help="Rate the candidates yourself in the terminal: the same as --fitness interactive, "
+        "the default.")] = False,
     target: Annotated[Optional[str], typer.Option("--target", help="Target piece, folder, corpus:NAME or features "
                                                   "(--fitness audio: a tempo in BPM).")] = None,
     text: Annotated[Optional[str], typer.Option("--text", help="Description to evolve towards.")] = None,
     listener: Annotated[
-        Optional[str], typer.Option("--listener", help="The synthetic listener's taste, as a description.")
+        Optional[str], typer.Option("--listener", help="The synthetic listener's taste, as a description "
+                                    f"(default {DEFAULT_LISTENER!r}).")
     ] = None,
-    searcher: Annotated[Optional[str], typer.Option("--searcher", help="ga, cmaes, snes or random.")] = None,
-    population: Annotated[Optional[int], typer.Option("--population", help="Candidates per generation.")] = None,
-    generations: Annotated[Optional[int], typer.Option("--generations", help="Generations to run.")] = None,
-    rate_every: Annotated[Optional[int], typer.Option("--rate-every", help="dynamic: rate every Nth generation.")] = None,
-    penalty: Annotated[Optional[float], typer.Option("--penalty", help="Subtracted for invalid music.")] = None,
-    bars: Annotated[Optional[int], typer.Option("--bars", help="Bars per candidate.")] = None,
-    config_file: Annotated[Optional[Path], typer.Option("--config", help="TOML file of search settings.")] = None,
+    searcher: Annotated[Optional[str], typer.Option(
+        "--searcher", help=f"ga, cmaes, snes or random (default {DEFAULTS['searcher']}).")] = None,
+    population: Annotated[Optional[int], typer.Option(
+        "--population", help=f"Candidates per generation (default {DEFAULTS['population']}).")] = None,
+    generations: Annotated[Optional[int], typer.Option(
+        "--generations", help=f"Generations to run: rounds of rating (default {DEFAULTS['generations']}).")] = None,
+    rate_every: Annotated[Optional[int], typer.Option(
+        "--rate-every", help=f"dynamic: rate every Nth generation (default {DEFAULTS['rate_every']}).")] = None,
+    penalty: Annotated[Optional[float], typer.Option(
+        "--penalty", help=f"Subtracted for invalid music (default {DEFAULTS['penalty']}).")] = None,
+    bars: Annotated[Optional[int], typer.Option("--bars", help=f"Bars per candidate (default {DEFAULTS['bars']}).")] = None,
+    config_file: Annotated[Optional[Path], typer.Option(
+        "--config", help="TOML file of search settings (keys below; default: none).")] = None,
     scorer_path: Annotated[Optional[Path], typer.Option("--scorer", help="Scorer folder (default: bundled).")] = None,
-    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this session file.")] = None,
-    ratings: Annotated[Optional[Path], typer.Option("--ratings", help="Read rating keys from this file.")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Ray actors for fitness (0: in-process).")] = None,
+    resume: Annotated[Optional[Path], typer.Option(
+        "--resume", help="Continue this session file, with the settings it was started with (default: a new "
+        "session, OUTPUT/session.jsonl).")] = None,
+    ratings: Annotated[Optional[Path], typer.Option(
+        "--ratings", help="Read rating keys from this file (default: the terminal, or stdin).")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", help=f"Ray actors for fitness (default {DEFAULTS['workers']}: in-process).")] = None,
     no_audio: Annotated[bool, typer.Option("--no-audio", help="Write WAVs instead of playing.")] = False,
     seed: SeedOption = None,
     device: DeviceOption = None,
@@ -92,7 +118,11 @@ def evolve_command(
     """Evolve a generator's controls toward what a listener (you, or a synthetic one) likes."""
     from musegen_cli.evolution.session import Session
 
-    flags = {"searcher": searcher, "population": population, "generations": generations, "fitness": fitness,
+    if interactive and fitness not in (None, "interactive"):
+        raise UserError(f"--interactive means --fitness interactive; leave out one of --interactive and "
+                        f"--fitness {fitness}")
+    flags = {"searcher": searcher, "population": population, "generations": generations,
+             "fitness": "interactive" if interactive else fitness,
              "rate_every": rate_every, "penalty": penalty, "bars": bars, "workers": workers}
     session = Session.resume(resume) if resume is not None else None
     if session is not None:
@@ -112,6 +142,8 @@ def evolve_command(
         where = f"; resume with --resume {session.path}" if session is not None else ""
         console.print(f"stopped{where}")
         raise typer.Exit(130) from None
+    if run.rater is not None:
+        run.rater.announce_replay()  # when the replay was all there was to do
     summary = run.export(result)
     if json_output:
         emit_json(summary)
@@ -127,9 +159,7 @@ def _settings(config_file: Path | None, flags: dict[str, Any]) -> dict[str, Any]
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
 
-    settings: dict[str, Any] = {"searcher": "ga", "fitness": "interactive", "population": 8, "generations": 5,
-                                "rate_every": 2, "penalty": 1.0, "bars": 16, "workers": 0,
-                                "duration": 8.0}
+    settings: dict[str, Any] = {**DEFAULTS, "duration": 8.0}
     if config_file is not None:
         try:
             loaded = tomllib.loads(config_file.read_text(encoding="utf-8"))
@@ -299,9 +329,11 @@ class _Run:
         try:
             return run_search(searcher, self.problem, search.generations, report)
         except StopEvolution:
+            from musegen_cli.evolution.search import session_result
+
             self.stopped = True
             console.print(f"saved; continue with --resume {self.session.path}")
-            return None
+            return session_result(self.session.state())  # every rating given, the replayed ones included
 
     def export(self, result: Any) -> dict[str, Any]:
         """Best pieces and favourites as ABC and MIDI, and summary.json; all written atomically."""
@@ -314,9 +346,7 @@ class _Run:
         from musegen_cli.generation import write_piece
 
         files: list[str] = []
-        chosen: list[tuple[str, list[float]]] = []
-        if result is not None:
-            chosen += [(f"best-{rank}", genome) for rank, (_, genome) in enumerate(result.best[:3], start=1)]
+        chosen = [(f"best-{rank}", genome) for rank, (_, genome) in enumerate(result.best[:3], start=1)]
         if self.session is not None:
             state = self.session.state()
             chosen += [(f"favourite-g{g + 1}-c{c + 1}", state.records[(g, c)]["genome"])
@@ -332,9 +362,10 @@ class _Run:
         summary = {
             "settings": self.settings,
             "stopped_early": self.stopped,
-            "generations": [vars(s) for s in (result.summaries if result else [])],
+            "replayed": self.rater.replayed if self.rater is not None else 0,
+            "generations": [vars(s) for s in result.summaries],
             "best": [{"fitness": f, "genome": g, "controls": self.genome.decode(torch.tensor(g)).describe()}
-                     for f, g in (result.best if result else [])],
+                     for f, g in result.best],
             "files": files,
         }
         atomic_write(self.output / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
@@ -346,7 +377,7 @@ class _Run:
         table = Table("generation", "evaluations", "best", "mean", "best so far",
                       title=f"evolve: {self.settings['searcher']}, {self.settings['fitness']} fitness, "
                       f"{self.info.name}")
-        for s in result.summaries if result else []:
+        for s in result.summaries:
             table.add_row(str(s.generation + 1), str(s.evaluations), f"{s.best:.3f}", f"{s.mean:.3f}",
                           f"{s.best_so_far:.3f}")
         return table

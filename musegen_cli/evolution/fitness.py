@@ -12,6 +12,14 @@
 
 Every mode subtracts `penalty` from a candidate that is not valid music (does not parse,
 bars off the meter) or is degenerate (fewer than `MIN_NOTES` notes), so noise cannot win.
+
+In the rating modes (listener, interactive, dynamic) a piece already rated in the run (the
+same ABC text: genomes that decode to the same controls give the same piece) is a *repeat*:
+it brings no new information, so it is not asked again (`Person` shows the rating it had),
+does not feed the listener model twice, and scores the rating it had less
+`REPEAT_PENALTY`. Half a rating step keeps every piece the person rated higher ahead of it,
+and puts it behind the piece it repeats and behind a new piece rated the same: proposing
+repeats never pays, while a genome that found a well-liked piece is not thrown away.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ from musegen_cli.evolution.genomes import Controls
 
 #: Fewer notes than this and a piece counts as degenerate.
 MIN_NOTES = 8
+#: Subtracted from the rating of a piece rated before in the run (module doc), in rating steps.
+REPEAT_PENALTY = 0.5
 
 
 @dataclass
@@ -40,6 +50,7 @@ class Candidate:
     embedding: torch.Tensor | None = None
     fitness: float | None = None
     rating: float | None = None  # a person's or the synthetic listener's 1-5, when asked
+    repeat: bool = False  # the piece was rated before in the run (module doc)
 
     @property
     def acceptable(self) -> bool:
@@ -107,6 +118,7 @@ class Fitness:
         self.rate_every, self.penalty = max(1, rate_every), penalty
         self.listener = SyntheticListener(point) if mode == "listener" and point is not None else None
         self.model = ListenerModel()
+        self.rated: dict[str, float] = {}  # ABC text -> the rating it had first (rating modes)
 
     def rating_round(self, generation: int) -> bool:
         """Whether this generation's candidates are rated (always, except in dynamic mode)."""
@@ -125,17 +137,26 @@ class Fitness:
         if self.mode in ("target", "text"):
             return (embeddings @ self.point).tolist()
         if self.mode == "listener":
-            ratings = self.listener.rate(candidates)
-            for candidate, rating in zip(candidates, ratings):
-                candidate.rating = rating
-            return ratings
+            return self._rated(candidates, self.listener.rate(candidates))
         if not self.rating_round(candidates[0].generation):
-            return [self.model.predict(e) for e in embeddings]
-        ratings = self.rater.rate(candidates)
+            return [self.rated[c.abc] - REPEAT_PENALTY if c.abc in self.rated else self.model.predict(e)
+                    for c, e in zip(candidates, embeddings)]
+        return self._rated(candidates, self.rater.rate(candidates))
+
+    def _rated(self, candidates: Sequence[Candidate], ratings: Sequence[float | None]) -> list[float]:
+        """Fitness from ratings: a repeat loses `REPEAT_PENALTY` (module doc); a person's new
+        ratings feed the listener model; a skipped candidate gets what that model expects of it."""
+        values = []
         for candidate, rating in zip(candidates, ratings):
             candidate.rating = rating
-            if rating is not None:
-                self.model.add(candidate.embedding, rating)
-        # a skipped candidate gets what the listener model expects of it
-        return [r if r is not None else self.model.predict(c.embedding) for c, r in zip(candidates, ratings)]
-
+            candidate.repeat = rating is not None and candidate.abc in self.rated
+            if rating is None:
+                values.append(self.model.predict(candidate.embedding))
+            elif candidate.repeat:
+                values.append(rating - REPEAT_PENALTY)
+            else:
+                self.rated[candidate.abc] = rating
+                if self.mode != "listener":  # the synthetic listener needs no model of itself
+                    self.model.add(candidate.embedding, rating)
+                values.append(rating)
+        return values

@@ -3,6 +3,11 @@
 Ratings already in the session file (a resumed session) are replayed without asking; a
 replayed candidate must have been generated from the same seed, or the session was started
 with other settings and resuming it would attach ratings to other music.
+
+A piece already rated in the session (the same ABC text, which another genome may give) is
+not asked again: its rating is shown and reused (`fitness` makes such a repeat worth a little
+less). Repeats are not written to the session file: replaying it meets them in the same order
+and reuses the same ratings again.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Callable, Sequence
 from musegen_cli.errors import UserError
 from musegen_cli.evolution.fitness import Candidate
 from musegen_cli.evolution.rater import KEYS_HELP, KeySource, Player, ask
-from musegen_cli.evolution.session import Session, SessionState
+from musegen_cli.evolution.session import Key, Session, SessionState
 
 #: Lines of a piece's music shown with it.
 SHOWN_LINES = 4
@@ -28,15 +33,26 @@ class Person:
         self.session, self.state, self.keys, self.player, self.say = session, state, keys, player, say
         self.generations = generations
         self.best: float | None = max((r for r in state.ratings.values() if r is not None), default=None)
+        self.heard: dict[str, tuple[Key, int]] = {}  # ABC text -> the candidate that was rated, its rating
+        self.replayed = 0  # ratings taken from the session file
+        self.skips_replayed = 0
+        self._announced = False
 
     def rate(self, candidates: Sequence[Candidate]) -> list[float | None]:
         ratings: list[float | None] = [None] * len(candidates)
+        repeats: set[int] = set()  # indices whose rating was reused, not asked
         index = 0
         while index < len(candidates):
             candidate = candidates[index]
             key = (candidate.generation, candidate.index)
             if key in self.state.ratings:
                 ratings[index] = self._replayed(candidate)
+                index += 1
+                continue
+            self.announce_replay()  # the replay, if any, ends here
+            if candidate.abc in self.heard:
+                ratings[index] = self._repeat(candidate, len(candidates))
+                repeats.add(index)
                 index += 1
                 continue
             self._show(candidate, len(candidates))
@@ -46,12 +62,14 @@ class Person:
                 self.session.quit()
                 raise StopEvolution
             if response.action == "undo":
-                if index == 0:
+                previous = max((i for i in range(index) if i not in repeats), default=None)
+                if previous is None:
                     self.say("nothing to undo in this generation (earlier generations are already evaluated)")
                     continue
-                index -= 1
-                self._undo(candidates[index])
-                ratings[index] = None
+                self._undo(candidates[previous])
+                repeats = {i for i in repeats if i < previous}  # later repeats may have reused the undone rating
+                ratings[previous:index] = [None] * (index - previous)
+                index = previous
                 continue
             if response.favourite:
                 self.session.favourite(key)
@@ -60,13 +78,34 @@ class Person:
             index += 1
         return ratings
 
+    def announce_replay(self) -> None:
+        """Say once how many ratings a resumed session replayed: where the replay ends, or at the
+        end of a run that found nothing new to ask."""
+        if self._announced or not (self.replayed or self.skips_replayed):
+            return
+        self._announced = True
+        skips = f" and {self.skips_replayed} skip{'s' if self.skips_replayed != 1 else ''}" if self.skips_replayed else ""
+        self.say(f"replayed {self.replayed} rating{'s' if self.replayed != 1 else ''}{skips} from {self.session.path}")
+
     def _replayed(self, candidate: Candidate) -> float | None:
         key = (candidate.generation, candidate.index)
         recorded = self.state.records[key].get("seed")
         if recorded is not None and recorded != candidate.seed:
             raise UserError(f"the session's candidate {key[1] + 1} of generation {key[0] + 1} was another piece "
                             "(different seed): resume it with the settings it was started with")
-        return self.state.ratings[key]
+        rating = self.state.ratings[key]
+        if rating is None:
+            self.skips_replayed += 1
+        else:
+            self.replayed += 1
+            self.heard.setdefault(candidate.abc, (key, rating))
+        return rating
+
+    def _repeat(self, candidate: Candidate, population: int) -> int:
+        (generation, index), rating = self.heard[candidate.abc]
+        self.say(f"generation {candidate.generation + 1}/{self.generations} · candidate {candidate.index + 1}/"
+                 f"{population} · heard before (generation {generation + 1}, candidate {index + 1}): rated {rating}")
+        return rating
 
     def _record(self, candidate: Candidate, rating: int | None) -> int | None:
         key = (candidate.generation, candidate.index)
@@ -76,6 +115,7 @@ class Person:
         else:
             self.session.rate(key, rating, **details)
             self.best = rating if self.best is None else max(self.best, rating)
+            self.heard.setdefault(candidate.abc, (key, rating))
         self.state.ratings[key] = rating
         self.state.records[key] = {"seed": candidate.seed, **details}
         return rating
@@ -83,6 +123,7 @@ class Person:
     def _undo(self, candidate: Candidate) -> None:
         key = (candidate.generation, candidate.index)
         self.session.undo(key)
+        self.heard = {abc: heard for abc, heard in self.heard.items() if heard[0] != key}
         self.state.ratings.pop(key, None)
         self.state.records.pop(key, None)
         if key in self.state.favourites:

@@ -2,10 +2,13 @@
 
 `MusicProblem._evaluate_batch` decodes each solution into controls, generates its piece with
 the genome's own seed, and scores the whole batch with the fitness (a person may be asked
-inside it: a rating round is one evaluation). In-process, every evaluated candidate is kept
-in `history` with its genome, seed, piece, features and fitness; with Ray workers the
-evaluations happen in copies of the problem, so progress is read from the searcher's
-population instead, which works either way.
+inside it). One evaluated batch is one *generation*: what `--generations N` counts and what a
+person rates in one round, so N generations ask exactly N rounds whatever the searcher. A
+GA's first step evaluates two batches (its initial population, then their children), so the
+GA takes N - 1 steps, and for N = 1 only its initial population is evaluated. In-process,
+every evaluated candidate is kept in `history` with its genome, seed, piece, features and
+fitness; with Ray workers the evaluations happen in copies of the problem, so progress is
+read from each evaluated batch (evotorch's `after_eval_hook`), which works either way.
 
 Searchers (evotorch): `ga` (genetic algorithm: simulated binary crossover + Gaussian
 mutation, elitist, parents never re-evaluated, so a rating is never asked twice), `cmaes`,
@@ -24,6 +27,7 @@ import torch
 from musegen_cli.errors import UserError
 from musegen_cli.evolution.fitness import Candidate, Fitness
 from musegen_cli.evolution.genomes import Controls, candidate_seed
+from musegen_cli.evolution.session import SessionState
 
 SEARCHERS = ("ga", "cmaes", "snes", "random")
 
@@ -168,29 +172,94 @@ def genome_key(values: list[float]) -> tuple[float, ...]:
 
 def run_search(searcher: Any, problem: Any, generations: int,
                on_generation: Callable[[GenerationSummary], None] | None = None, keep: int = 5) -> SearchResult:
-    """Step the searcher; after each step, summarise the population it evaluated, and keep
-    the best distinct genomes seen (valid music before invalid, when evaluated in-process,
-    so the winners written out are music even where the penalty left an invalid one ahead). Evaluations are counted in this process (a GA's first
-    step evaluates its initial population and its first children); with Ray workers, as
-    population size x generations."""
-    summaries: list[GenerationSummary] = []
-    seen: dict[tuple[float, ...], float] = {}
-    best_so_far = float("-inf")
-    for generation in range(generations):
-        searcher.step()
-        population = searcher.population
-        evals = population.evals[:, 0].tolist()
-        for values, fitness in zip(population.values.tolist(), evals):
+    """Evaluate exactly ``generations`` batches (module doc), summarising each one as it is
+    evaluated, and keep the best distinct genomes seen. In-process, candidates know their piece
+    and whether it is valid music: the winners are then distinct pieces, valid music before
+    invalid (so the winners written out are music even where the penalty left an invalid one
+    ahead)."""
+    log = _GenerationLog(on_generation)
+    problem.after_eval_hook.append(log.record)
+    try:
+        while len(log.summaries) < generations:
+            waiting = _unevaluated_population(searcher)
+            if waiting is not None and len(log.summaries) == generations - 1:
+                problem.evaluate(waiting)  # a GA's first step would evaluate two batches: one is left
+            else:
+                searcher.step()
+    finally:
+        problem.after_eval_hook.remove(log.record)
+    ranked = sorted(log.seen.items(), key=lambda item: item[1], reverse=True)
+    if problem.history:  # in-process every evaluated genome is a candidate here
+        candidates = {genome_key(c.genome): c for c in problem.history}
+        ranked = _one_per_piece(ranked, candidates)
+        ranked.sort(key=lambda item: not candidates[item[0]].acceptable)  # stable: by fitness within each
+    return SearchResult(log.summaries, [(fitness, list(values)) for values, fitness in ranked[:keep]])
+
+
+def _one_per_piece(ranked: list[tuple[tuple[float, ...], float]],
+                   candidates: dict[tuple[float, ...], Candidate]) -> list[tuple[tuple[float, ...], float]]:
+    """The best genome of each piece: genomes that decode to the same controls give the same
+    piece (common random numbers), and one piece is one winner, not three."""
+    kept, pieces = [], set()
+    for key, fitness in ranked:
+        if candidates[key].abc not in pieces:
+            pieces.add(candidates[key].abc)
+            kept.append((key, fitness))
+    return kept
+
+
+def _unevaluated_population(searcher: Any) -> Any:
+    """The population a searcher made but has not evaluated yet (a GA's initial one), or None."""
+    population = getattr(searcher, "population", None)
+    if population is None or not bool(torch.isnan(population.evals).any()):
+        return None
+    return population
+
+
+class _GenerationLog:
+    """Summarises every batch the problem evaluates (registered as its after-evaluation hook,
+    which runs in this process also when Ray workers evaluate)."""
+
+    def __init__(self, on_generation: Callable[[GenerationSummary], None] | None) -> None:
+        self.on_generation = on_generation
+        self.summaries: list[GenerationSummary] = []
+        self.seen: dict[tuple[float, ...], float] = {}
+        self.evaluations = 0
+
+    def record(self, batch: Any) -> None:
+        evals = batch.evals[:, 0].tolist()
+        for values, fitness in zip(batch.values.tolist(), evals):
             key = genome_key(values)
-            seen[key] = max(fitness, seen.get(key, float("-inf")))
-        best_so_far = max(best_so_far, max(evals))
-        evaluations = problem.evaluations or len(evals) * (generation + 1)
-        summary = GenerationSummary(generation, evaluations, max(evals), sum(evals) / len(evals), best_so_far)
-        summaries.append(summary)
-        if on_generation is not None:
-            on_generation(summary)
-    ranked = sorted(seen.items(), key=lambda item: item[1], reverse=True)
-    if problem.history:  # in-process, candidates know whether they are valid music: those come first
-        acceptable = {genome_key(c.genome): c.acceptable for c in problem.history}
-        ranked.sort(key=lambda item: not acceptable.get(item[0], True))  # stable: by fitness within each
-    return SearchResult(summaries, [(fitness, list(values)) for values, fitness in ranked[:keep]])
+            self.seen[key] = max(fitness, self.seen.get(key, float("-inf")))
+        self.evaluations += len(evals)
+        best_so_far = max([max(evals), *(s.best for s in self.summaries)])
+        summary = GenerationSummary(len(self.summaries), self.evaluations, max(evals), sum(evals) / len(evals),
+                                    best_so_far)
+        self.summaries.append(summary)
+        if self.on_generation is not None:
+            self.on_generation(summary)
+
+
+def session_result(state: SessionState, keep: int = 5) -> SearchResult:
+    """What a session file holds, as a search result: each generation summarised by its
+    ratings (a skip counts as an evaluation, not as a fitness) and the best-rated distinct
+    genomes. A run the person stopped is summarised from this, so the summary always covers
+    every rating given, the replayed ones of a resumed run included."""
+    by_generation: dict[int, list[int | None]] = {}
+    for (generation, _), rating in sorted(state.ratings.items()):
+        by_generation.setdefault(generation, []).append(rating)
+    summaries: list[GenerationSummary] = []
+    evaluations, best_so_far = 0, float("-inf")
+    for generation, given in sorted(by_generation.items()):
+        evaluations += len(given)
+        rated = [r for r in given if r is not None]
+        if rated:
+            best_so_far = max(best_so_far, *rated)
+            summaries.append(GenerationSummary(generation, evaluations, max(rated), sum(rated) / len(rated),
+                                               best_so_far))
+    best: dict[tuple[float, ...], tuple[float, list[float]]] = {}
+    for key, rating in state.ratings.items():
+        genome = state.records[key].get("genome")
+        if rating is not None and genome is not None and rating > best.get(genome_key(genome), (-1.0,))[0]:
+            best[genome_key(genome)] = (float(rating), list(genome))
+    return SearchResult(summaries, sorted(best.values(), key=lambda item: item[0], reverse=True)[:keep])
