@@ -97,7 +97,7 @@ def winners_valid(setup: Setup, best: list[tuple[float, list[float]]], seed: int
 
     top = best[:3]
     pieces = [setup.generate(setup.genome.decode(torch.tensor(g)), candidate_seed(seed)) for _, g in top]
-    return sum(is_valid(analyze_abc(p)) for p in pieces) / max(1, len(pieces))
+    return sum(is_valid(p, analyze_abc(p)) for p in pieces) / max(1, len(pieces))
 
 
 def main(argv: list[str] | None = None) -> int:

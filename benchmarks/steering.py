@@ -107,7 +107,7 @@ def steer_case(family: Any, model: Any, directions: Any, conditions: dict[str, s
         pieces = model.generate(request)
     features = [analyze_abc(p) for p in pieces]
     moved = sum(concept_of(f, concept) == target for f in features)
-    valid = sum(is_valid(f) for f in features)
+    valid = sum(is_valid(p, f) for p, f in zip(pieces, features))
     return {"strength": strength, "moved": moved / samples, "valid": valid / samples, "n": samples}
 
 

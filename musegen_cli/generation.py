@@ -1,17 +1,20 @@
 """Generating pieces that pass checks, and writing them in the formats asked for.
 
-Every generated piece is measured by the analyzer; it counts as valid when it parses and
-every bar's length agrees with the meter (pickups excused). `retry_invalid` resamples the
-invalid ones with fresh, deterministic seeds, so a run stays repeatable.
+Every generated piece is measured by the analyzer and judged by the strict piece check
+(`analysis.piece_check`: it parses, its bars add up, its text keeps the ABC grammar, it has
+a title and a final bar line). `retry_invalid` resamples the invalid ones with fresh,
+deterministic seeds, so a run stays repeatable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 from musegen_cli.analysis.features import PieceFeatures
+from musegen_cli.analysis.piece_check import PieceCheck, check_piece
 from musegen_cli.contract import GenerateRequest, LoadedModel
 from musegen_cli.errors import UserError
 from musegen_cli.files import atomic_write
@@ -27,13 +30,19 @@ class GeneratedPiece:
     features: PieceFeatures
     attempts: int  # 1 when the first sample was kept
 
+    @cached_property
+    def verdict(self) -> PieceCheck:
+        return check_piece(self.abc, self.features)
+
     @property
     def valid(self) -> bool:
-        return is_valid(self.features)
+        return self.verdict.valid
 
 
-def is_valid(features: PieceFeatures) -> bool:
-    return bool(features.parses and features.notes and features.bars_off_meter == 0)
+def is_valid(abc: str, features: PieceFeatures | None = None) -> bool:
+    """The strict piece check's verdict (`analysis.piece_check`); pass the piece's features
+    when they are at hand, so it is not parsed again."""
+    return check_piece(abc, features).valid
 
 
 def check(abc: str) -> PieceFeatures:
@@ -51,9 +60,9 @@ def generate_checked(model: LoadedModel, request: GenerateRequest, retry_invalid
             break
         retry = replace(request, count=len(invalid), seed=request.seed + attempt * RETRY_SEED_STRIDE)
         for index, text in zip(invalid, model.generate(retry)):
-            features = check(text)
-            if is_valid(features):
-                pieces[index] = GeneratedPiece(text, features, attempt + 1)
+            candidate = GeneratedPiece(text, check(text), attempt + 1)
+            if candidate.valid:
+                pieces[index] = candidate
             else:
                 pieces[index] = replace(pieces[index], attempts=attempt + 1)
     return pieces

@@ -1,9 +1,9 @@
 """One iteration's preference set: sample, score, exclude, rank, pair.
 
 For each condition set, `per_set` pieces are sampled in one seeded batch and scored by the
-reward. A piece may be *chosen* only when it parses, has notes and no bar off the meter
-(valid music, `generation.is_valid`: otherwise DPO teaches whatever the reward likes,
-broken bars included), its voices agree (same
+reward. A piece may be *chosen* only when it passes the strict piece check
+(`analysis.piece_check`: it parses, its bars add up, its text keeps the ABC grammar;
+otherwise DPO teaches whatever the reward likes, broken bars included), its voices agree (same
 number of bars, bar for bar the same length: NotaGen's duration-alignment rule for
 multi-voice ABC), and it copies no reference or training piece (`scoring.similarity`, at
 or above `copy_threshold`). Within each condition set:
@@ -59,7 +59,7 @@ class Sample:
     def valid(self) -> bool:
         from musegen_cli.generation import is_valid
 
-        return is_valid(self.features)
+        return is_valid(self.abc, self.features)
 
     def to_dict(self, index: int) -> dict[str, Any]:
         return {"id": index, "group": self.group, "conditions": self.conditions, "abc": self.abc,
@@ -130,12 +130,11 @@ def voices_agree(abc: str) -> bool:
 
 def exclusion(abc: str, features: PieceFeatures, copies: SimilarityIndex | None, threshold: float) -> str | None:
     """Why a piece may not be chosen (module doc), or None when it may."""
-    if not features.parses:
-        return "does not parse"
-    if not features.notes:
-        return "no notes"
-    if features.bars_off_meter:
-        return f"{features.bars_off_meter} bar(s) off the meter"
+    from musegen_cli.analysis.piece_check import check_piece
+
+    verdict = check_piece(abc, features)
+    if not verdict.valid:
+        return verdict.reasons[0]
     if not voices_agree(abc):
         return "voices disagree in bar count or bar length"
     if copies is not None and len(copies):

@@ -7,7 +7,7 @@ features of each to one float per piece, higher is better:
   condition set must name an emotion);
 - `reference`: the scorer's cosine to a reference set's centroid (NotaGen's CLaMP-DPO score);
 - `text`: the scorer's cosine to a description;
-- `rules`: the analyzer's checks, averaged: the piece parses and every bar fits the meter,
+- `rules`: the analyzer's checks, averaged: the piece passes the strict piece check,
   its analyzed quadrant is the requested one (only when an emotion was asked for), and its
   scale consistency (share of notes in one diatonic scale). A piece that does not parse gets 0.
 
@@ -80,7 +80,7 @@ class Reward:
             embeddings = self.scorer.embed_pieces(list(pieces))
         for name in self.weights:
             if name == "rules":
-                parts[name] = [rules_reward(f, c) for f, c in zip(features, conditions)]
+                parts[name] = [rules_reward(p, f, c) for p, f, c in zip(pieces, features, conditions)]
             elif name == "emotion":
                 probs = self.scorer.emotion_probs(embeddings)  # type: ignore[union-attr]
                 parts[name] = [float(probs[i, QUADRANTS.index(c["emotion"])]) for i, c in enumerate(conditions)]
@@ -94,13 +94,13 @@ class Reward:
         return total, parts
 
 
-def rules_reward(features: PieceFeatures, conditions: Mapping[str, str]) -> float:
+def rules_reward(abc: str, features: PieceFeatures, conditions: Mapping[str, str]) -> float:
     """The analyzer's checks averaged (module doc); 0 for a piece that does not parse."""
     from musegen_cli.generation import is_valid
 
     if not features.parses or not features.notes:
         return 0.0
-    checks = [1.0 if is_valid(features) else 0.0, features.scale_consistency or 0.0]
+    checks = [1.0 if is_valid(abc, features) else 0.0, features.scale_consistency or 0.0]
     if "emotion" in conditions:
         checks.append(1.0 if features.quadrant == conditions["emotion"] else 0.0)
     return sum(checks) / len(checks)

@@ -24,6 +24,8 @@ Definitions (units and choices callers rely on):
 - `ends_on_tonic_triad`: every pitch sounding at the last note onset belongs to the tonic
   triad, with the tonic lowest (a melody must end on the tonic itself). The key is the
   last declared one that has a tonic (its mode chosen as for `mode`), else the analyzed key.
+  `ends_in_tonic_triad`: those pitches all belong to the triad, whichever is lowest (a
+  melody may end on the third or fifth); `ends_on_tonic`: the lowest of them is the tonic.
 - `valence`, `arousal`, `quadrant`: the rule in `emotion`.
 - `pitch_class_entropy`, `scale_consistency`, `repetition`, `bar_consistency`: see `metrics`.
 """
@@ -64,6 +66,8 @@ class PieceFeatures:
     mode: str | None = None
     mode_source: str | None = None
     ends_on_tonic_triad: bool | None = None
+    ends_in_tonic_triad: bool | None = None
+    ends_on_tonic: bool | None = None
     tempo_qpm: float | None = None
     tempo_source: str | None = None
     duration_seconds: float | None = None
@@ -137,12 +141,15 @@ def analyze_score(
     tonic, analyzed_mode = _analyze_key(score)
     mode, mode_source = resolve_mode(declared.key, tonic, analyzed_mode)
     feeling = emotion.classify(mode, density, mean)
+    in_triad, on_tonic = _ending(events, _closing_key(declared, tonic, analyzed_mode))
     return replace(
         base,
         analyzed_key=f"{tonic} {analyzed_mode}",
         mode=mode,
         mode_source=mode_source,
-        ends_on_tonic_triad=_ends_on_tonic_triad(events, _closing_key(declared, tonic, analyzed_mode)),
+        ends_on_tonic_triad=in_triad and on_tonic,
+        ends_in_tonic_triad=in_triad,
+        ends_on_tonic=on_tonic,
         tempo_qpm=qpm,
         tempo_source="declared" if declared.tempo_qpm else "default",
         duration_seconds=seconds,
@@ -231,13 +238,14 @@ def _closing_key(declared: Declared, analyzed_tonic: str, analyzed_mode: str) ->
     return final.tonic, resolve_mode(final, analyzed_tonic, analyzed_mode)[0]
 
 
-def _ends_on_tonic_triad(events: list[_NoteEvent], key: tuple[str, str]) -> bool:
-    """Whether the pitches sounding at the last onset are in the tonic triad, tonic lowest."""
+def _ending(events: list[_NoteEvent], key: tuple[str, str]) -> tuple[bool, bool]:
+    """Whether the pitches sounding at the last onset are all in the tonic triad, and
+    whether the lowest of them is the tonic."""
     tonic, mode = key
     last = max(event.onset for event in events)
     sounding = [midi for e in events if e.onset <= last < e.end or e.onset == last for midi in e.midis]
     triad = tonic_triad(tonic, mode)
-    return min(sounding) % 12 == pitch_class(tonic) and all(midi % 12 in triad for midi in sounding)
+    return all(midi % 12 in triad for midi in sounding), min(sounding) % 12 == pitch_class(tonic)
 
 
 def _meter(score: Score) -> str | None:

@@ -23,7 +23,6 @@ from musegen_cli.errors import UserError
 from musegen_cli.registry import ModelFamily
 
 if TYPE_CHECKING:
-    from musegen_cli.analysis.features import PieceFeatures
     from musegen_cli.contract import GenerateRequest
     from musegen_cli.generation import GeneratedPiece
 
@@ -58,13 +57,6 @@ def _number(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def _invalid_reason(features: PieceFeatures) -> str:
-    if not features.notes:
-        return "no notes"
-    count = features.bars_off_meter
-    return f"{count} bar{'s' if count != 1 else ''} off meter"
-
-
 def show_summary(pieces: list[GeneratedPiece], seed: int) -> None:
     """A table of each piece's measured features on stderr (stdout stays pure ABC)."""
     from rich.table import Table
@@ -72,12 +64,13 @@ def show_summary(pieces: list[GeneratedPiece], seed: int) -> None:
     table = Table("#", "valid", "bars", "key", "qpm", "notes/s", "pitch", "Q", title=f"seed {seed}")
     for index, piece in enumerate(pieces, start=1):
         f = piece.features
+        verdict = "yes" if piece.valid else f"no ({piece.verdict.reason})"
         if not f.parses:
-            table.add_row(str(index), "no", "-", "-", "-", "-", "-", "-")
+            table.add_row(str(index), verdict, "-", "-", "-", "-", "-", "-")
             continue
         table.add_row(
             str(index),
-            "yes" if piece.valid else f"no ({_invalid_reason(f)})",
+            verdict,
             str(f.bars),
             f"{f.declared_key or f.analyzed_key or '-'}",
             _number(f.tempo_qpm, ".0f"),
@@ -316,7 +309,10 @@ def generate_command(
                 "seed": seed,
                 "conditions": dict(given),
                 "pieces": [
-                    {"abc": p.abc, "valid": p.valid, "attempts": p.attempts, "features": p.features.to_dict()}
+                    {"abc": p.abc, "valid": p.valid, "reasons": list(p.verdict.reasons),
+                     "closes_on_tonic_triad": p.verdict.closes_on_tonic_triad,
+                     "closes_on_tonic": p.verdict.closes_on_tonic,
+                     "attempts": p.attempts, "features": p.features.to_dict()}
                     for p in pieces
                 ],
                 "files": written,

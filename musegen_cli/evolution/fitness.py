@@ -57,7 +57,7 @@ class Candidate:
         """Valid music that is not degenerate (the penalty's test)."""
         from musegen_cli.generation import is_valid
 
-        return is_valid(self.features) and (self.features.notes or 0) >= MIN_NOTES
+        return is_valid(self.abc, self.features) and (self.features.notes or 0) >= MIN_NOTES
 
 
 class Rater(Protocol):

@@ -15,6 +15,11 @@ is given the benefit of the doubt, and so is a bar the duration reader does not 
 unless the check is `strict` (as the sampler's is: a model's bar that cannot be read is
 worth writing again).
 
+A strict check also holds each complete unit to the grammar of `abc_grammar` (slurs, ties,
+voices, decorations, inline fields, stray characters), the same rules the strict piece
+check (`analysis.piece_check`) applies to a finished piece: a unit that breaks one counts as
+unreadable, and a tune may not end with a slur or a tie still open.
+
 The sampler uses it to write a bar again when the model miscounted (`--bar-retries`).
 """
 
@@ -25,6 +30,7 @@ from fractions import Fraction
 
 from musegen_cli.analysis.abc_header import field_readable, meter_value
 from musegen_cli.notation.abc_durations import segment_length
+from musegen_cli.notation.abc_grammar import TuneGrammar
 from musegen_cli.notation.abc_patches import FIELD
 
 _INLINE = re.compile(r"\[([MLV]):([^\]]*)\]")
@@ -48,6 +54,7 @@ class BarCheck:
         self.section_open: set[str] = set()  # voices whose last bar closed a section
         self.in_body = False
         self.pending = ""  # the start of a unit longer than one patch
+        self.grammar = TuneGrammar()  # the rules beyond bar lengths (strict checks only)
 
     def fits(self, text: str) -> bool:
         """Whether ``text`` (a field line, a bar with its closing bar line, or part of a bar)
@@ -61,6 +68,8 @@ class BarCheck:
         field = FIELD.fullmatch(unit.strip())
         if field and self.strict and unit.endswith("\n") and not field_readable(*field.groups()):
             return 2  # a meter or unit length no reader can take: write the line again
+        if self.strict and self._complete(unit) and self.grammar.faults(unit):
+            return 2  # a slur, tie, voice or character the grammar refuses
         if not self.in_body or field or unit.lstrip().startswith("%"):
             return 0
         expected = self._expected(unit)
@@ -84,7 +93,9 @@ class BarCheck:
     def misfit_at_end(self) -> int:
         """How badly the tune fails if it ends here: a bar still open is its last bar (a
         reader closes it), so a short one must complete a pickup like any section end."""
-        return self.misfit("|]") if self.pending.strip() else 0
+        if self.pending.strip():
+            return self.misfit("|]")
+        return 2 if self.strict and self.grammar.open_faults() else 0
 
     @property
     def at_section_end(self) -> bool:
@@ -97,13 +108,12 @@ class BarCheck:
         closing bar line yet (a unit longer than a patch, or a bar running on to the next
         line) waits for the rest."""
         unit = self.pending + text
-        stripped = unit.strip()
-        complete_line = unit.endswith("\n") and (
-            FIELD.fullmatch(stripped) or stripped.startswith("%") or not self._music(unit))
-        if not (complete_line or _BAR_END.search(unit)):
+        if not self._complete(unit):
             self.pending = unit
             return
         self.pending = ""
+        if self.strict:
+            self.grammar.add(unit)
         line = unit.strip()
         field = FIELD.fullmatch(line)
         if line.startswith("%"):
@@ -135,6 +145,12 @@ class BarCheck:
             self.section_open.add(self.voice)
         elif body:
             self.section_open.discard(self.voice)
+
+    def _complete(self, unit: str) -> bool:
+        """Whether ``unit`` is whole: a field, comment or empty line, or music up to a bar line."""
+        stripped = unit.strip()
+        line = FIELD.fullmatch(stripped) or stripped.startswith("%") or not self._music(unit)
+        return unit.endswith("\n") if line else bool(_BAR_END.search(unit))
 
     def drop_pending(self) -> None:
         """Forget the unit still open (its writer is about to write it again)."""

@@ -12,12 +12,12 @@ from musegen_cli.registry import ModelFamily
 
 NAME = "canned-abc"
 POOL = [
-    "X:1\nM:2/4\nL:1/8\nK:G\nGA|B2 AG|FG A2|B2 AG|G4|]\n",
-    "X:1\nM:3/4\nL:1/4\nK:D\nF|A2 F|E2 D|F G A|d3|]\n",
-    "X:1\nM:4/4\nL:1/8\nK:Am\nA2 cB A2 E2|c2 BA G4|A2 cB A2 E2|A8|]\n",
-    "X:1\nM:6/8\nL:1/8\nK:F\nc|A2 F G2 E|F3 F2|]\n",
-    "X:1\nM:4/4\nL:1/8\nK:C\nV:1\nC2 D2 E2 F2|G8|]\nV:2\nC,2 D,2 E,2 F,2|G,8|G,8|]\n",  # voices disagree
-    "X:1\nK:C\n%% no music at all\n",  # no notes
+    "X:1\nT:Canned\nM:2/4\nL:1/8\nK:G\nGA|B2 AG|FG A2|B2 AG|G4|]\n",
+    "X:1\nT:Canned\nM:3/4\nL:1/4\nK:D\nF|A2 F|E2 D|F G A|d3|]\n",
+    "X:1\nT:Canned\nM:4/4\nL:1/8\nK:Am\nA2 cB A2 E2|c2 BA G4|A2 cB A2 E2|A8|]\n",
+    "X:1\nT:Canned\nM:6/8\nL:1/8\nK:F\nc|A2 F G2 E|F3 F2|]\n",
+    "X:1\nT:Canned\nM:4/4\nL:1/8\nV:1\nV:2\nK:C\nV:1\nC2 D2 E2 F2|G8|]\nV:2\nC,2 D,2 E,2 F,2|G,8|G,8|]\n",  # voices disagree
+    "X:1\nT:Canned\nK:C\n%% no music at all\n",  # no notes
 ]
 
 

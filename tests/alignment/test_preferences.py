@@ -19,17 +19,20 @@ def test_voices_must_agree_in_bar_count_and_length():
 
 def test_exclusion_reasons():
     index = SimilarityIndex([("train-7", POOL[2])])
-    assert exclusion(POOL[-1], check(POOL[-1]), None, 0.9) == "does not parse"
+    assert exclusion(POOL[-1], check(POOL[-1]), None, 0.9).startswith(("does not parse", "no notes"))
     assert "voices disagree" in exclusion(POOL[4], check(POOL[4]), None, 0.9)
     assert exclusion(POOL[2], check(POOL[2]), index, 0.9).startswith("copies train-7")
     assert exclusion(POOL[2], check(POOL[2]), index, 1.01) is None  # threshold above any similarity
     assert exclusion(POOL[0], check(POOL[0]), index, 0.9) is None
-    off = "X:1\nM:4/4\nL:1/8\nK:C\nCDEF GABc|cBAG F|EDC2 z4|]\n"  # the second bar is short
-    assert exclusion(off, check(off), None, 0.9) == "1 bar(s) off the meter"
+    off = "X:1\nT:Short\nM:4/4\nL:1/8\nK:C\nCDEF GABc|cBAG F|EDC2 z4|]\n"  # the second bar is short
+    assert exclusion(off, check(off), None, 0.9) == "1 bar off the meter"
+    untitled = "X:1\nM:4/4\nL:1/8\nK:C\nCDEF GABc|]\n"  # the strict check's other rules hold too
+    assert exclusion(untitled, check(untitled), None, 0.9) == "no title (T:)"
 
 
 def _samples(rewards, excluded=(), group=0):
-    return [Sample(group, {"emotion": f"Q{group + 1}"}, f"piece {group}-{i}", check(POOL[0]), reward=r,
+    return [Sample(group, {"emotion": f"Q{group + 1}"}, POOL[0].replace("Canned", f"piece {group}-{i}"),
+                   check(POOL[0]), reward=r,
                    excluded="does not parse" if i in excluded else None) for i, r in enumerate(rewards)]
 
 
@@ -53,7 +56,7 @@ def test_preference_set_is_saved_as_jsonl(tmp_path):
     pairs = select_pairs(samples, 0.5, 0.5)
     PreferenceSet(samples, pairs).save(tmp_path)
     (pair,) = [json.loads(line) for line in (tmp_path / "preferences.jsonl").read_text().splitlines()]
-    assert pair["chosen"] == "piece 0-0" and pair["rejected"] == "piece 0-1"
+    assert "T:piece 0-0\n" in pair["chosen"] and "T:piece 0-1\n" in pair["rejected"]
     assert pair["conditions"] == {"emotion": "Q1"} and pair["chosen_reward"] == 0.9
     rows = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text().splitlines()]
     assert [r["role"] for r in rows] == ["chosen", "rejected"] and rows[0]["valid"] is True

@@ -31,10 +31,10 @@ def test_rewards_that_cannot_score_are_refused():
 
 def test_rules_reward():
     valid, broken = check(POOL[0]), check(POOL[-1])
-    assert rules_reward(broken, {}) == 0.0
-    assert rules_reward(valid, {}) == pytest.approx((1.0 + valid.scale_consistency) / 2)
-    hit = rules_reward(valid, {"emotion": valid.quadrant})
-    miss = rules_reward(valid, {"emotion": "Q1" if valid.quadrant != "Q1" else "Q2"})
+    assert rules_reward(POOL[-1], broken, {}) == 0.0
+    assert rules_reward(POOL[0], valid, {}) == pytest.approx((1.0 + valid.scale_consistency) / 2)
+    hit = rules_reward(POOL[0], valid, {"emotion": valid.quadrant})
+    miss = rules_reward(POOL[0], valid, {"emotion": "Q1" if valid.quadrant != "Q1" else "Q2"})
     assert hit - miss == pytest.approx(1 / 3)
 
 

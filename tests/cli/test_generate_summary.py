@@ -17,8 +17,14 @@ def test_pieces_without_notes_or_that_do_not_parse_still_get_a_row(capsys):
     assert "no notes" in table and "G major" in table and "seed 3" in table
 
 
-def test_invalid_pieces_say_how_many_bars_are_off_the_meter():
-    one = analyze_abc("X:1\nM:4/4\nL:1/4\nK:G\nGABc|dcB|GABc|d4|\n")
-    two = analyze_abc("X:1\nM:4/4\nL:1/4\nK:G\nGABc|dcB|GABc|dc|d4|\n")
-    assert generate._invalid_reason(one) == "1 bar off meter"
-    assert generate._invalid_reason(two) == "2 bars off meter"
+def test_invalid_pieces_say_why(capsys):
+    tunes = ("X:1\nT:One\nM:4/4\nL:1/4\nK:G\nGABc|dcB|GABc|d4|\n",
+             "X:1\nT:Two\nM:4/4\nL:1/4\nK:G\nGABc|dcB|GABc|dc|d4|\n",
+             "X:1\nM:4/4\nL:1/4\nK:G\n(GABc|d4|\n")
+    pieces = [GeneratedPiece(abc, analyze_abc(abc), attempts=1) for abc in tunes]
+    assert [p.verdict.reasons for p in pieces] == [
+        ("1 bar off the meter",), ("2 bars off the meter",), ("no title (T:)", "a slur is never closed")]
+    generate.show_summary(pieces, seed=3)
+    table = " ".join(capsys.readouterr().err.split())
+    assert "no (1 bar off the meter)" in table and "no (2 bars off the meter)" in table
+    assert "no title (T:)" in table

@@ -4,8 +4,8 @@ from musegen_cli.contract import GenerateRequest
 from musegen_cli.errors import UserError
 from musegen_cli.generation import generate_checked, parse_formats, write_piece
 
-GOOD = "X:1\nM:4/4\nL:1/8\nK:G\nGABc dedB|c2A2 G4|]\n"
-OFF_METER = "X:1\nM:4/4\nL:1/8\nK:G\nGABc dedB c|c2A2 G4|]\n"  # first bar has 9 eighths
+GOOD = "X:1\nT:Good\nM:4/4\nL:1/8\nK:G\nGABc dedB|c2A2 G4|]\n"
+OFF_METER = "X:1\nT:Off\nM:4/4\nL:1/8\nK:G\nGABc dedB c|c2A2 G4|]\n"  # first bar has 9 eighths
 
 
 class ScriptedModel:
@@ -35,6 +35,15 @@ def test_without_retries_invalid_pieces_are_reported_not_hidden():
     model = ScriptedModel([[OFF_METER]])
     (piece,) = generate_checked(model, GenerateRequest(conditions={}, count=1, seed=1))
     assert not piece.valid and piece.features.bars_off_meter == 1
+    assert piece.verdict.reasons == ("1 bar off the meter",)
+
+
+def test_the_strict_check_refuses_what_the_bar_lengths_alone_let_through():
+    slur = GOOD.replace("GABc", "(GABc")  # a slur never closed
+    model = ScriptedModel([[slur]])
+    (piece,) = generate_checked(model, GenerateRequest(conditions={}, count=1, seed=1))
+    assert piece.features.bars_off_meter == 0 and not piece.valid
+    assert piece.verdict.reasons == ("a slur is never closed",)
 
 
 def test_formats_are_checked():
@@ -62,7 +71,7 @@ def test_streaming_passes_text_on_as_it_comes_and_checks_the_whole():
 
     class Streamer(ScriptedModel):
         def stream(self, request):
-            yield 0, "X:1\nM:4/4\nL:1/8\nK:G\n"
+            yield 0, "X:1\nT:Good\nM:4/4\nL:1/8\nK:G\n"
             yield 0, "GABc dedB|"
             yield 0, "c2A2 G4|]\n"
 

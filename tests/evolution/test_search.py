@@ -24,7 +24,7 @@ def toy_generate(controls, seed):
     strength = controls.steering[0].strength if controls.steering else 0.0
     high = max(0, min(8, round(4 + strength * 4 / 3)))
     bar = "c" * high + "C" * (8 - high)
-    return "X:1\nM:4/4\nL:1/8\nK:C\n" + "|".join([bar] * 8) + "|\n"
+    return "X:1\nT:Test\nM:4/4\nL:1/8\nK:C\n" + "|".join([bar] * 8) + "|\n"
 
 
 def _directions(name: str) -> Directions:
@@ -75,9 +75,9 @@ def broken_when_high(controls, seed):
     the strength is above 1; below it, valid tunes with at most three high c a bar."""
     strength = controls.steering[0].strength if controls.steering else 0.0
     if strength > 1.0:
-        return "X:1\nM:4/4\nL:1/8\nK:C\n" + "cccccccc|" * 7 + "ccc|\n"
+        return "X:1\nT:Test\nM:4/4\nL:1/8\nK:C\n" + "cccccccc|" * 7 + "ccc|\n"
     high = max(0, min(3, 2 + round(strength)))
-    return "X:1\nM:4/4\nL:1/8\nK:C\n" + "|".join(["c" * high + "C" * (8 - high)] * 8) + "|\n"
+    return "X:1\nT:Test\nM:4/4\nL:1/8\nK:C\n" + "|".join(["c" * high + "C" * (8 - high)] * 8) + "|\n"
 
 
 def test_winners_are_valid_music_first_even_when_an_invalid_piece_scored_higher():

@@ -93,7 +93,21 @@ def test_a_strict_check_refuses_bars_it_cannot_read():
     check = BarCheck(strict=True)
     for unit in ("M:4/4\n", "L:1/8\n", "K:C\n"):
         check.add(unit)
-    assert not check.fits("(ec'2 b2g2)2|") and check.fits("G2`g2``e4|")
+    assert not check.fits("(ec'2 b2g2)2|") and check.fits("G2`g2`e4|")
+    assert not check.fits("G2`g2``e4|")  # a run of backquotes: the grammar's stray characters
+
+
+def test_a_strict_check_holds_each_bar_to_the_grammar():
+    check = BarCheck(strict=True)
+    for unit in ("X:1\n", "T:t\n", "M:4/4\n", "L:1/8\n", "V:1\n", "K:D\n"):
+        check.add(unit)
+    assert check.fits("(d2 e2) f4|")
+    for bad in ("d2 e2) f4|", "(d) e2 f4 z|", "F4-D2 A2|", "[V:3]d8|", "[K:cd e3]d8|", "A,,,,,,,,3 A5|", "d````e d6|"):
+        assert check.misfit(bad) == 2, bad
+    check.add("(d2 e2 f4|")  # a slur may run on over the bar line, but not to the end
+    assert check.misfit_at_end() == 2
+    check.add("d8)|")
+    assert check.misfit_at_end() == 0
 
 
 def test_misfit_ranks_unreadable_bars_below_miscounted_ones():

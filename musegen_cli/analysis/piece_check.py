@@ -1,0 +1,85 @@
+"""The strict piece check: is this ABC a complete piece that a musician and the field's
+tools would accept?
+
+One definition of "valid" for everything that judges generated music (generate, dpo,
+evolve, steer, the benchmarks). A piece is valid when:
+
+- it parses by musegen's reader (`notation.formats.parse_score`) and has notes;
+- its bars add up by the analyzer's rule (`analysis.bars`: pickups and the short bars that
+  complete them are excused), i.e. `PieceFeatures.bars_off_meter == 0`;
+- its text keeps the grammar `notation.abc_grammar` checks unit by unit (balanced slurs of
+  two notes or more, ties between equal pitches, declared voices in order, a meter and bar
+  lines, no stray characters, a final bar line, a title, ...). The sampler's bar check asks
+  the same grammar about every bar it writes, so the two cannot disagree.
+
+Whether the piece closes on its tonic triad (and on the tonic itself) is reported beside the
+verdict, not a reason to refuse it: plenty of real tunes end elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from musegen_cli.analysis.features import PieceFeatures
+
+
+@dataclass(frozen=True)
+class PieceCheck:
+    """The verdict on one piece: ``reasons`` says, one line each, why it is not valid."""
+
+    valid: bool
+    reasons: tuple[str, ...]
+    closes_on_tonic_triad: bool | None  # every pitch at the last onset is in the tonic triad
+    closes_on_tonic: bool | None  # and the lowest of them is the tonic
+
+    @property
+    def reason(self) -> str:
+        """The reasons on one line ("" for a valid piece)."""
+        return "; ".join(self.reasons)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"valid": self.valid, "reasons": list(self.reasons),
+                "closes_on_tonic_triad": self.closes_on_tonic_triad, "closes_on_tonic": self.closes_on_tonic}
+
+
+def grammar_faults(abc: str) -> list[str]:
+    """What `notation.abc_grammar` finds wrong with the first tune of ``abc``, each once
+    (with a count when it recurs)."""
+    from musegen_cli.notation.abc_grammar import TuneGrammar
+    from musegen_cli.notation.abc_patches import split_units, to_ascii
+    from musegen_cli.notation.formats import split_abc_tunes
+
+    tunes = split_abc_tunes(abc)
+    grammar, found = TuneGrammar(), []
+    for unit in split_units(to_ascii(tunes[0] if tunes else abc)):
+        found += grammar.add(unit)
+    found += grammar.end_faults()
+    counts = Counter(found)
+    return [fault if counts[fault] == 1 else f"{fault} (x{counts[fault]})" for fault in dict.fromkeys(found)]
+
+
+def check_piece(abc: str, features: PieceFeatures | None = None) -> PieceCheck:
+    """The strict check of one ABC piece (module doc); ``features`` are its `analyze_abc`
+    features when the caller has them already (the check then parses nothing again)."""
+    if features is None:
+        from musegen_cli.analysis.features import analyze_abc
+
+        features = analyze_abc(abc)
+    reasons: list[str] = []
+    if not features.parses:
+        reasons.append(f"does not parse: {features.error}")
+    elif not features.notes:
+        reasons.append("no notes")
+    elif features.bars_off_meter:
+        count = features.bars_off_meter
+        reasons.append(f"{count} bar{'s' if count != 1 else ''} off the meter")
+    reasons += grammar_faults(abc)
+    return PieceCheck(
+        valid=not reasons,
+        reasons=tuple(reasons),
+        closes_on_tonic_triad=features.ends_in_tonic_triad,
+        closes_on_tonic=features.ends_on_tonic,
+    )

@@ -1,0 +1,140 @@
+"""The strict piece check: each fault the issue found in generated tunes is refused, real
+tunes are accepted, and the verdicts are measured against abc2abc and abcm2ps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from music21 import corpus
+
+from musegen_cli.analysis.abc_header import parse_abc_header
+from musegen_cli.analysis.piece_check import check_piece
+from musegen_cli.notation.abc_tools import TOOLS, accepted, available, tool_messages
+from musegen_cli.notation.formats import split_abc_tunes
+
+DATA = Path(__file__).parents[1] / "data"
+#: One minimal tune per fault (tests/data/faults) and the reason the check must give.
+FAULTS = {
+    "unclosed_slur.abc": "a slur is never closed",
+    "slur_on_one_note.abc": "a slur on one note",
+    "backquote_run.abc": "a run of backquotes",
+    "tie_between_pitches.abc": "a tie between different pitches (F-D)",
+    "undeclared_voice.abc": "voice 3 is not declared in the header",
+    "voices_out_of_order.abc": "voice 2 comes before voice 1",
+    "voice_missing_from_a_line.abc": "an interleaved line lacks voice 2",
+    "no_meter.abc": "no meter",
+    "unreadable_voice.abc": "unreadable voice [V:(3]",
+    "unreadable_inline_key.abc": "unreadable key [K:cd e3]",
+    "beyond_midi.abc": "a note beyond the MIDI range",
+    "label_line.abc": "a label line in the header: %key F",
+    "no_title.abc": "no title (T:)",
+    "no_final_bar_line.abc": "the music does not end with a bar line",
+    "unknown_decoration.abc": "an unknown decoration !trillx!",
+}
+#: Hand-checked tunes (tests/data/tunes) that are complete pieces.
+GOOD_TUNES = ("ador_reel.abc", "dmix_jig.abc", "ends_on_g7.abc", "g_minor_bare_key.abc", "legacy_tempo_g.abc",
+              "modulates_to_em.abc", "no_key_a_minor.abc", "pickup_complement.abc", "slow_air_f.abc",
+              "ties_triplets.abc", "two_tunes.abc")
+#: Tunes of music21's corpus (work, X: number) with a final bar line, slurs, ties, pickups.
+CORPUS_TUNES = (("ryansMammoth/ManchesterReel.abc", 1), ("ryansMammoth/LimerickJig.abc", 1),
+                ("ryansMammoth/UnionHornpipe.abc", 1), ("oneills1850/0732-0758_mh.abc", 735),
+                ("airdsAirs/book3.abc", 465), ("oneills1850/1276-1375.abc", 1285),
+                ("oneills1850/1710-1750.abc", 1722))
+H = "X:1\nT:t\nM:4/4\nL:1/8\n"
+
+
+def fault(name: str) -> str:
+    return (DATA / "faults" / name).read_text()
+
+
+def corpus_tune(work: str, number: int) -> str:
+    text = corpus.getWork(work).read_text(encoding="utf-8", errors="replace")
+    (tune,) = [t for t in split_abc_tunes(text) if parse_abc_header(t).number == number]
+    return tune
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_each_fault_is_refused_with_its_reason(name: str) -> None:
+    verdict = check_piece(fault(name))
+    assert not verdict.valid
+    assert any(FAULTS[name] in reason for reason in verdict.reasons), verdict.reasons
+
+
+def test_every_fault_tune_is_kept_in_the_table() -> None:
+    assert sorted(FAULTS) == sorted(p.name for p in (DATA / "faults").glob("*.abc"))
+
+
+@pytest.mark.parametrize("name", GOOD_TUNES)
+def test_hand_checked_tunes_are_accepted(name: str) -> None:
+    verdict = check_piece((DATA / "tunes" / name).read_text())
+    assert verdict.valid, verdict.reasons
+
+
+@pytest.mark.parametrize("work,number", CORPUS_TUNES)
+def test_real_corpus_tunes_are_accepted(work: str, number: int) -> None:
+    verdict = check_piece(corpus_tune(work, number))
+    assert verdict.valid, verdict.reasons
+
+
+def test_the_bar_rule_is_the_analyzers() -> None:
+    verdict = check_piece((DATA / "tunes" / "off_meter.abc").read_text())
+    assert verdict.reasons == ("3 bars off the meter",)
+
+
+@pytest.mark.parametrize("body,ok", [
+    ("K:D\nF2-F2 A4|d8|]\n", True),  # F# to F# (the key's sharp)
+    ("K:D\nF2-^F2 A4|d8|]\n", True),  # an explicit sharp the key already gives
+    ("K:C\nF2-^F2 A4|d8|]\n", False),  # F to F#
+    ("K:C\n^F2-F2 A4|d8|]\n", True),  # the bar's accidental carries on
+    ("K:C\n^F2 A2 B2 c2-|c8|]\n", True),
+    ("K:C\nA4 B2 ^F2-|F8|]\n", True),  # across the bar line the tied note keeps its sharp
+    ("K:C\n^f2-F2 A4|d8|]\n", False),  # another octave: the accidental does not carry, nor is it the same note
+    ("K:C\n[CE]2-[CE]2 G4|c8|]\n", True),
+    ("K:C\nA4- z4|d8|]\n", False),  # a tie into a rest
+])
+def test_ties_join_equal_pitches_in_the_key_and_the_bar(body: str, ok: bool) -> None:
+    assert check_piece(H + body).valid is ok
+
+
+def test_tuplets_are_not_slurs_and_slurs_may_cross_bar_lines() -> None:
+    assert check_piece(H + "K:G\n(3GAB (c2 d2 e2|f8)|]\n").valid
+    assert "a slur closed that was never opened" in check_piece(H + "K:G\nGABc d2 e2)|f8|]\n").reason
+
+
+def test_closing_on_the_tonic_triad_is_reported_not_required() -> None:
+    third = check_piece(H + "K:G\nGABc d2 e2|d4 B4|]\n")  # ends on B, the third of G
+    assert third.valid and third.closes_on_tonic_triad and not third.closes_on_tonic
+    tonic = check_piece(H + "K:G\nGABc d2 e2|d4 G4|]\n")
+    assert tonic.closes_on_tonic_triad and tonic.closes_on_tonic
+    seventh = check_piece((DATA / "tunes" / "ends_on_g7.abc").read_text())
+    assert seventh.valid and seventh.closes_on_tonic_triad is False
+
+
+needs_tools = pytest.mark.skipif(not all(available(t) for t in TOOLS), reason="abc2abc and abcm2ps are not installed")
+
+
+@needs_tools
+def test_what_the_fields_tools_refuse_the_check_refuses_too() -> None:
+    """Every fault tune that abc2abc or abcm2ps reports an error for is refused (the tools
+    miss the rest: unbalanced slurs, titles, meters, label lines, backquote runs)."""
+    flagged = {name for name in FAULTS if not all(accepted(fault(name), tool) for tool in TOOLS)}
+    assert {"tie_between_pitches.abc", "beyond_midi.abc", "unreadable_inline_key.abc"} <= flagged
+    assert all(not check_piece(fault(name)).valid for name in flagged)
+
+
+@needs_tools
+def test_tunes_the_check_accepts_the_fields_tools_accept() -> None:
+    """Except where abc2abc counts a pickup, or a 1st/2nd ending, as a bar of the wrong
+    length (`Bar 3 is 3/4 not 4/4`): ABC allows both, and the analyzer's rule pairs them."""
+    pickups = ("dmix_jig.abc", "pickup_complement.abc")
+    tunes = [corpus_tune(*work) for work in CORPUS_TUNES]
+    tunes += [(DATA / "tunes" / name).read_text() for name in GOOD_TUNES if name not in pickups]
+    for tune in tunes:
+        assert check_piece(tune).valid
+        for tool in TOOLS:
+            assert accepted(tune, tool), (tool, tool_messages(tune, tool), tune[:60])
+    for name in pickups:
+        tune = (DATA / "tunes" / name).read_text()
+        assert check_piece(tune).valid and accepted(tune, "abcm2ps")
+        assert all(m.startswith("%Error : Bar ") for m in tool_messages(tune, "abc2abc"))
