@@ -86,6 +86,7 @@ class ModelFamily:
     conditioning_vector: Any = None
     presets: Mapping[str, str] = field(default_factory=dict)  # preset name -> one-line summary
     bundled_models: Callable[[], Mapping[str, Any]] | None = None  # name -> model directory
+    importers: Mapping[str, Any] = field(default_factory=dict)  # source format -> importer (`model_import`)
 
     @property
     def capabilities(self) -> frozenset[Capability]:

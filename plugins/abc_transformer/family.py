@@ -103,6 +103,25 @@ class Layers:
         return steer(model, add, layers)
 
 
+class CheckpointImporter:
+    """``musegen models import --from notagen|tunesformer``: see ``checkpoint_import``."""
+
+    def __init__(self, source: str, description: str) -> None:
+        self.source, self.description = source, description
+
+    def convert(self, checkpoint: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        from .checkpoint_import import convert
+
+        model, weights = convert(checkpoint, self.source)
+        return {"model": model, "conditions": {}, "condition_format": 1}, weights
+
+
+IMPORTERS = {
+    "notagen": CheckpointImporter("notagen", "NotaGen / NotaGen-X checkpoints (ElectricAlexis/NotaGen)"),
+    "tunesformer": CheckpointImporter("tunesformer", "TunesFormer / EMusicGen checkpoints (monetjoe/EMusicGen)"),
+}
+
+
 FAMILY = ModelFamily(
     name=NAME,
     description="Bar-patch + character hierarchical transformer over ABC text (TunesFormer/EMusicGen, NotaGen).",
@@ -114,4 +133,5 @@ FAMILY = ModelFamily(
     layers=Layers(),
     presets=PRESET_SUMMARIES,
     bundled_models=bundled_models,
+    importers=IMPORTERS,
 )

@@ -21,11 +21,10 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from musegen_cli.notation.abc_patches import PAD, encode
+from musegen_cli.notation.abc_patches import PAD
 from musegen_cli.steering.capture_args import capture_conditions, choose_layers
 
-from . import conditions as cond
-from .inference import AbcModel
+from .inference import AbcModel, encoded_pieces
 
 #: ``add(layer name, step) -> vector [hidden] or None`` (None adds nothing).
 Steering = Callable[[str, int], Tensor | None]
@@ -59,8 +58,8 @@ def capture(model: AbcModel, pieces: Sequence[str], conditions: Sequence[Mapping
     """
     given = capture_conditions(pieces, conditions, pooling)
     wanted = _check(model, layers)
-    net, size, context = model.model, model.model.config.patch_size, model.model.config.max_patches
-    rows = [encode(cond.with_conditions(p, c), size)[:context] for p, c in zip(pieces, given)]
+    net, size = model.model, model.model.config.patch_size
+    rows = encoded_pieces(model, pieces, given, template=False)[0]
     pooled: dict[str, list[Tensor]] = {name: [] for name in wanted}
     blocks = _blocks(model)
     for begin in range(0, len(rows), batch_size):
@@ -81,7 +80,7 @@ def capture(model: AbcModel, pieces: Sequence[str], conditions: Sequence[Mapping
             for hook in hooks:
                 hook.remove()
         for name in wanted:
-            pooled[name].append(_pool(seen[name], ids, name, pooling))
+            pooled[name].append(_pool(seen[name], ids, name, pooling, net.config.spell_offset))
     return {name: torch.cat(parts) for name, parts in pooled.items()}
 
 
@@ -92,16 +91,17 @@ def _recorder(store: dict[str, Tensor], name: str):
     return hook
 
 
-def _pool(hidden: Tensor, ids: Tensor, name: str, pooling: str) -> Tensor:
+def _pool(hidden: Tensor, ids: Tensor, name: str, pooling: str, offset: int = 0) -> Tensor:
     """Pool one layer's output for a batch. Patch layers saw patches 0..P-2 ([B, P-1, H]);
-    char layers saw, for each of those, the state and the patch's characters ([B*(P-1), S, H])."""
+    char layers saw, for each of those, the state and the patch's spelled characters
+    ([B*(P-1), W, H], W = S - ``offset``: a stored begin id is not spelled)."""
     batch, count, size = ids.shape
     real_patch = ids[:, 1:, 0] != PAD  # the patches the model predicts: [B, P-1]
     if name.startswith("patch."):
         weights = real_patch.float()
     else:
-        hidden = hidden.view(batch, count - 1, size, -1).flatten(1, 2)
-        chars = torch.cat((torch.ones_like(ids[:, 1:, :1]), ids[:, 1:, :-1]), dim=2) != PAD
+        hidden = hidden.view(batch, count - 1, size - offset, -1).flatten(1, 2)
+        chars = torch.cat((torch.ones_like(ids[:, 1:, :1]), ids[:, 1:, offset:-1]), dim=2) != PAD
         weights = (chars & real_patch[..., None]).flatten(1).float()
     if pooling == "last":
         last = weights.shape[1] - 1 - weights.flip(1).argmax(1)

@@ -17,6 +17,13 @@ A fixed "grammar" mask keeps impossible tokens out of every distribution: a patc
 with a character or ``END`` and continues with characters or ``EOP``. Training, scoring and
 sampling all see the same masked distribution, so log-probabilities match what is sampled.
 
+Imported NotaGen and TunesFormer/EMusicGen checkpoints (``formats``) are this model with a
+few options (``ModelConfig``): GPT-2's biases on every linear map and on the patch embedding,
+the character head tied to the character embedding, a character position table of the
+source's length, and the source's own patch layout (``text_format``: its special ids, no
+grammar mask, and for TunesFormer a begin id stored at the head of every patch that the
+character decoder never spells).
+
 Generation keeps preallocated key/value caches at both levels (``KVCache``); rows of a
 batch may have different lengths and rows that finish are dropped (``KVCache.keep``).
 """
@@ -49,6 +56,25 @@ class ModelConfig:
     char_heads: int = 4
     mlp_ratio: int = 4
     dropout: float = 0.0
+    #: GPT-2's biases on every linear map of the blocks and on the patch embedding.
+    bias: bool = False
+    #: The character head is the character embedding (GPT-2's tied ``lm_head``).
+    tied_head: bool = False
+    #: Rows of the character position table; None: ``patch_size`` (NotaGen keeps one more).
+    char_positions: int | None = None
+    #: How text becomes patches: "musegen", or an imported source's layout (``formats``).
+    text_format: str = "musegen"
+
+    @property
+    def spell_offset(self) -> int:
+        """Ids at the head of every stored patch that the character decoder never spells
+        (TunesFormer stores a begin id there); the decoder spells the rest."""
+        return 1 if self.text_format == "tunesformer" else 0
+
+    @property
+    def spell_width(self) -> int:
+        """Characters the character decoder spells per patch."""
+        return self.patch_size - self.spell_offset
 
 
 def _notagen(patch_layers: int, char_layers: int, hidden: int, max_patches: int) -> ModelConfig:
@@ -148,11 +174,11 @@ class Attention(nn.Module):
     """Multi-head causal self-attention. No dropout on attention weights: it would force
     PyTorch's slow reference kernel; dropout acts on the residual branches instead."""
 
-    def __init__(self, dim: int, heads: int) -> None:
+    def __init__(self, dim: int, heads: int, bias: bool = False) -> None:
         super().__init__()
         self.heads = heads
-        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
-        self.proj = nn.Linear(dim, dim, bias=False)
+        self.qkv = nn.Linear(dim, 3 * dim, bias=bias)
+        self.proj = nn.Linear(dim, dim, bias=bias)
 
     def forward(self, x: Tensor, cache: KVCache | None, layer: int, mask: Tensor | None) -> Tensor:
         batch, steps, dim = x.shape
@@ -167,15 +193,15 @@ class Attention(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, dim: int, heads: int, mlp_ratio: int, dropout: float) -> None:
+    def __init__(self, dim: int, heads: int, mlp_ratio: int, dropout: float, bias: bool = False) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = Attention(dim, heads)
+        self.attn = Attention(dim, heads, bias)
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = nn.Sequential(
-            nn.Linear(dim, mlp_ratio * dim, bias=False),
+            nn.Linear(dim, mlp_ratio * dim, bias=bias),
             nn.GELU(approximate="tanh"),
-            nn.Linear(mlp_ratio * dim, dim, bias=False),
+            nn.Linear(mlp_ratio * dim, dim, bias=bias),
         )
         self.drop = nn.Dropout(dropout)
 
@@ -188,11 +214,11 @@ class Decoder(nn.Module):
     """A causal transformer over input vectors, with or without a KV cache."""
 
     def __init__(self, dim: int, layers: int, heads: int, mlp_ratio: int, dropout: float,
-                 max_len: int) -> None:
+                 max_len: int, bias: bool = False) -> None:
         super().__init__()
         self.positions = nn.Embedding(max_len, dim)
         self.drop = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList(Block(dim, heads, mlp_ratio, dropout) for _ in range(layers))
+        self.blocks = nn.ModuleList(Block(dim, heads, mlp_ratio, dropout, bias) for _ in range(layers))
         self.norm = nn.LayerNorm(dim)
 
     def forward(self, x: Tensor, cache: KVCache | None = None) -> Tensor:
@@ -216,8 +242,11 @@ class Decoder(nn.Module):
         return self.norm(x)
 
 
-def char_grammar(patch_size: int, vocab_size: int) -> Tensor:
-    """[S, V] bool: which tokens may stand at each position of a patch."""
+def char_grammar(patch_size: int, vocab_size: int, text_format: str = "musegen") -> Tensor:
+    """[S, V] bool: which tokens may stand at each position of a patch. An imported
+    format allows every token everywhere, as its source's softmax does."""
+    if text_format != "musegen":
+        return torch.ones(patch_size, vocab_size, dtype=torch.bool)
     allowed = torch.zeros(patch_size, vocab_size, dtype=torch.bool)
     allowed[:, list(TEXT_IDS)] = True
     allowed[0, END] = True
@@ -231,17 +260,26 @@ class AbcTransformer(nn.Module):
         c = self.config = config
         if c.vocab_size != VOCAB_SIZE:
             raise ValueError(f"vocab_size must be {VOCAB_SIZE} (ASCII ids)")
+        if c.char_positions is not None and c.char_positions < c.spell_width:
+            raise ValueError(f"char_positions must be at least {c.spell_width}")
+        if c.tied_head and c.patch_hidden != c.char_hidden:
+            raise ValueError("a tied character head needs patch_hidden == char_hidden")
         self.patch_embed = nn.Embedding(c.patch_size * c.vocab_size, c.patch_hidden)
+        #: The bias of the linear map over one-hot patches (GPT-2 sources); None without.
+        self.patch_bias = nn.Parameter(torch.zeros(c.patch_hidden)) if c.bias else None
         self.patch_decoder = Decoder(c.patch_hidden, c.patch_layers, c.patch_heads, c.mlp_ratio,
-                                     c.dropout, c.max_patches)
+                                     c.dropout, c.max_patches, c.bias)
         self.state_to_char = (nn.Identity() if c.patch_hidden == c.char_hidden
                               else nn.Linear(c.patch_hidden, c.char_hidden, bias=False))
         self.char_embed = nn.Embedding(c.vocab_size, c.char_hidden)
         self.char_decoder = Decoder(c.char_hidden, c.char_layers, c.char_heads, c.mlp_ratio,
-                                    c.dropout, c.patch_size)
+                                    c.dropout, c.char_positions or c.patch_size, c.bias)
         self.head = nn.Linear(c.char_hidden, c.vocab_size, bias=False)
-        self.register_buffer("grammar", char_grammar(c.patch_size, c.vocab_size), persistent=False)
+        self.register_buffer("grammar", char_grammar(c.spell_width, c.vocab_size, c.text_format),
+                             persistent=False)
         self.apply(self._init_weights)
+        if c.tied_head:
+            self.head.weight = self.char_embed.weight
         for name, p in self.named_parameters():  # GPT-2: shrink residual-branch outputs by depth
             if name.endswith(("attn.proj.weight", "mlp.2.weight")):
                 layers = c.patch_layers if name.startswith("patch") else c.char_layers
@@ -251,6 +289,22 @@ class AbcTransformer(nn.Module):
     def _init_weights(module: nn.Module) -> None:
         if isinstance(module, (nn.Linear, nn.Embedding)):
             nn.init.normal_(module.weight, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def saved_state(self) -> dict[str, Tensor]:
+        """The state dict as a model folder stores it: a tied head is stored once (as the
+        character embedding), since safetensors refuses two names for one tensor."""
+        state = self.state_dict()
+        if self.config.tied_head:
+            del state["head.weight"]
+        return state
+
+    def load_saved_state(self, state: dict[str, Tensor]) -> None:
+        """Load what ``saved_state`` gave (strictly: every weight, nothing else)."""
+        if self.config.tied_head and "char_embed.weight" in state:
+            state = {**state, "head.weight": state["char_embed.weight"]}
+        self.load_state_dict(state)
 
     # ----- the two levels -------------------------------------------------------------
 
@@ -259,7 +313,8 @@ class AbcTransformer(nn.Module):
         batch, count, size = patches.shape
         offsets = torch.arange(size, device=patches.device) * self.config.vocab_size
         flat = (patches + offsets).reshape(-1, size)
-        return F.embedding_bag(flat, self.patch_embed.weight, mode="sum").view(batch, count, -1)
+        embedded = F.embedding_bag(flat, self.patch_embed.weight, mode="sum").view(batch, count, -1)
+        return embedded if self.patch_bias is None else embedded + self.patch_bias
 
     def patch_states(self, patches: Tensor) -> Tensor:
         """[B, P, S] -> [B, P, H]: state after each patch (no cache; training and reference path)."""
@@ -284,7 +339,7 @@ class AbcTransformer(nn.Module):
         """
         states = self.patch_states(patches[:, :-1])
         real = patch_mask[:, 1:].bool()
-        states, targets = states[real], patches[:, 1:][real]
+        states, targets = states[real], patches[:, 1:, self.config.spell_offset :][real]
         if char_patch_sample is not None and char_patch_sample < len(targets):
             pick = torch.randperm(len(targets), device=targets.device)[:char_patch_sample]
             states, targets = states[pick], targets[pick]
@@ -292,11 +347,13 @@ class AbcTransformer(nn.Module):
         return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=PAD)
 
     def logits(self, patches: Tensor) -> Tensor:
-        """Teacher-forced logits [B, P - 1, S, V] for every patch after the first."""
-        batch, count, size = patches.shape
+        """Teacher-forced logits [B, P - 1, W, V] for the spelled characters (W =
+        ``spell_width``: every position but a stored begin id) of every patch after the first."""
+        batch, count, _ = patches.shape
         states = self.patch_states(patches[:, :-1])
-        out = self.char_logits(states.flatten(0, 1), patches[:, 1:, :-1].flatten(0, 1))
-        return out.view(batch, count - 1, size, -1)
+        chars = patches[:, 1:, self.config.spell_offset : -1]
+        out = self.char_logits(states.flatten(0, 1), chars.flatten(0, 1))
+        return out.view(batch, count - 1, self.config.spell_width, -1)
 
     def log_prob(self, patches: Tensor, patch_mask: Tensor, score_from_patch: int | Tensor = 1) -> Tensor:
         """Summed log-probability [B] of every token in patches ``score_from_patch`` onwards.
@@ -305,7 +362,7 @@ class AbcTransformer(nn.Module):
         context only; pass a [B] tensor when prompts differ in length.
         """
         logits = self.logits(patches).float()
-        targets = patches[:, 1:]
+        targets = patches[:, 1:, self.config.spell_offset :]
         token_logp = -F.cross_entropy(
             logits.flatten(0, 2), targets.flatten(), ignore_index=PAD, reduction="none"
         ).view(targets.shape)
@@ -324,7 +381,7 @@ class AbcTransformer(nn.Module):
             length = min(max_patches or c.max_patches, c.max_patches)
             shape = (c.patch_layers, batch, c.patch_heads, c.patch_hidden // c.patch_heads, length)
         else:
-            shape = (c.char_layers, batch, c.char_heads, c.char_hidden // c.char_heads, c.patch_size)
+            shape = (c.char_layers, batch, c.char_heads, c.char_hidden // c.char_heads, c.spell_width)
         return KVCache(*shape, dtype=p.dtype, device=p.device)
 
     def prefill(self, patches: Tensor, lengths: Tensor, cache: KVCache) -> Tensor:
@@ -354,9 +411,11 @@ class AbcTransformer(nn.Module):
 # ----- size, compute and memory traffic --------------------------------------------------
 
 
-def _decoder_params(hidden: int, layers: int, mlp_ratio: int) -> int:
+def _decoder_params(hidden: int, layers: int, mlp_ratio: int, bias: bool = False) -> int:
     """Weights a decoder step multiplies by (positions excluded): blocks and final LayerNorm."""
     per_layer = 4 * hidden * hidden + 2 * mlp_ratio * hidden * hidden + 4 * hidden  # + 2 LayerNorms
+    if bias:
+        per_layer += (5 + mlp_ratio) * hidden  # qkv, attention output, both MLP layers
     return layers * per_layer + 2 * hidden
 
 
@@ -364,10 +423,13 @@ def parameter_count(config: ModelConfig) -> int:
     """Number of weights of a model of this shape, without building it."""
     c = config
     state_to_char = 0 if c.patch_hidden == c.char_hidden else c.patch_hidden * c.char_hidden
+    heads = 1 if c.tied_head else 2
     return (c.patch_size * c.vocab_size * c.patch_hidden + c.max_patches * c.patch_hidden
-            + _decoder_params(c.patch_hidden, c.patch_layers, c.mlp_ratio)
-            + state_to_char + 2 * c.vocab_size * c.char_hidden + c.patch_size * c.char_hidden
-            + _decoder_params(c.char_hidden, c.char_layers, c.mlp_ratio))
+            + (c.patch_hidden if c.bias else 0)
+            + _decoder_params(c.patch_hidden, c.patch_layers, c.mlp_ratio, c.bias)
+            + state_to_char + heads * c.vocab_size * c.char_hidden
+            + (c.char_positions or c.patch_size) * c.char_hidden
+            + _decoder_params(c.char_hidden, c.char_layers, c.mlp_ratio, c.bias))
 
 
 @dataclass(frozen=True)

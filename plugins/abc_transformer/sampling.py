@@ -8,23 +8,34 @@ identical pieces for the same seed:
 * ``_CachedSteps`` keeps keys/values at both levels: one new position per step;
 * ``_RecomputeSteps`` is the reference loop of the original implementations: it reruns
   the whole patch prefix for every patch and the whole partial patch for every character.
+
+The model's text format (``text_formats``) says how prompts become patches, which tokens
+close a patch and which patch ends a piece, so imported NotaGen and TunesFormer models are
+sampled by the same loop.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 import torch
 from torch import Tensor
 
-from musegen_cli.notation.abc_patches import END, EOP, PAD, encode_prompt, ends_bar, patch_text, split_units, to_ascii
+from musegen_cli.notation.abc_patches import END, EOP, PAD, ends_bar, patch_text, split_units, to_ascii
 from musegen_cli.notation.bar_check import BarCheck
 
 from .model import AbcTransformer
 from .static_step import CompiledPatchSteps, StaticCharSteps
+from .text_formats import format_for
+
+#: Orders of the sampling operations: musegen's temperature, top-k, top-p ("tkp"); NotaGen's
+#: top-k, top-p, then temperature on what is left ("kpt"); TunesFormer's top-p first ("pkt").
+FILTER_ORDERS = ("tkp", "kpt", "pkt")
 
 
 @dataclass(frozen=True)
@@ -35,7 +46,11 @@ class SamplingConfig:
     ``max_patches``, ``max_chars`` and ``max_bars`` bound each row's new patches,
     characters and bars (patches ending with a bar line; in multi-voice music each
     voice's bars count). Limits are checked at patch ends, so ``max_chars`` may be
-    overshot by up to one patch. ``bar_retries`` > 0 checks each finished bar against the
+    overshot by up to one patch; a row cut after a plain bar line ends with `|]`
+    (``final_bar_line``). ``min_bars`` keeps a row from writing the end patch before that
+    many bars, and from ``end_bars`` bars on a row ends as soon as it closes a section
+    (``_ends_at_section``): with ``max_bars`` they make the length band of a piece, its end
+    steered to a section end. ``bar_retries`` > 0 checks each finished bar against the
     meter (`notation.bar_check`) and spells a bar that does not fit again (its last patch,
     or the whole bar from its first patch; ``_Row``). When no try fits, a one-voice tune whose
     last bar closed a section ends there (typically a later section's pickup that no short
@@ -49,9 +64,14 @@ class SamplingConfig:
     max_patches: int | None = None
     max_chars: int | None = None
     max_bars: int | None = None
+    min_bars: int | None = None  # the end patch is not written before this many bars
+    end_bars: int | None = None  # from this many bars on, a row ends at its next section end
     bar_retries: int = 0  # write a bar again (up to this many times) when it does not fit the meter
+    filter_order: str = "tkp"  # one of FILTER_ORDERS
 
     def __post_init__(self) -> None:
+        if self.filter_order not in FILTER_ORDERS:
+            raise ValueError(f"filter_order must be one of {', '.join(FILTER_ORDERS)}, not {self.filter_order!r}")
         if not (math.isfinite(self.temperature) and self.temperature >= 0):
             raise ValueError(f"temperature must be a finite number >= 0, not {self.temperature}")
         if self.top_k < 0:
@@ -60,7 +80,7 @@ class SamplingConfig:
             raise ValueError(f"top_p must be between 0 and 1, not {self.top_p}")
         if self.bar_retries < 0:
             raise ValueError(f"bar_retries must be >= 0, not {self.bar_retries}")
-        for name in ("max_patches", "max_chars", "max_bars"):
+        for name in ("max_patches", "max_chars", "max_bars", "min_bars", "end_bars"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1 or None, not {value}")
@@ -76,25 +96,32 @@ def choose_tokens(logits: Tensor, config: SamplingConfig, generator: torch.Gener
     logits = logits.float()
     if config.temperature == 0:
         return logits.argmax(-1)
-    if config.temperature == 1:  # softmax shifts by the best score itself: the same numbers, fewer steps
-        scores = logits
-    else:
-        scores = (logits - logits.amax(-1, keepdim=True)) / config.temperature
-    if config.top_k:
-        kth_best = scores.topk(min(config.top_k, scores.shape[-1]), dim=-1).values[:, -1:]
-        scores = scores.masked_fill(scores < kth_best, float("-inf"))
+    # Softmax shifts by the best score itself: at temperature 1 the shift is left to it.
+    scores = logits if config.temperature == 1 else logits - logits.amax(-1, keepdim=True)
+    for step in config.filter_order:
+        if step == "t" and config.temperature != 1:
+            scores = scores / config.temperature
+        elif step == "k" and config.top_k:
+            kth_best = scores.topk(min(config.top_k, scores.shape[-1]), dim=-1).values[:, -1:]
+            scores = scores.masked_fill(scores < kth_best, float("-inf"))
+        elif step == "p" and config.top_p < 1:
+            scores = _top_p(scores, config.top_p)
     probs = scores.softmax(-1)
-    if config.top_p < 1:
-        sorted_probs, order = probs.sort(-1, descending=True)
-        mass_before = sorted_probs.cumsum(-1) - sorted_probs
-        drop_sorted = mass_before >= config.top_p
-        drop_sorted[:, 0] = False
-        probs = probs.masked_fill(torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted), 0.0)
     # The exponential race: argmax of p_i / E_i (E_i ~ Exp(1)) is token i with probability p_i.
     # It is how torch.multinomial draws one sample (the same draws from the same generator),
     # without multinomial's checks of the distribution, which cost more than the draw itself.
     race = torch.empty_like(probs).exponential_(1, generator=generator)
     return (probs / race).argmax(-1)
+
+
+def _top_p(scores: Tensor, top_p: float) -> Tensor:
+    """Scores with every token dropped (-inf) whose better tokens already hold ``top_p`` of
+    the probability; the best token always stays."""
+    sorted_probs, order = scores.softmax(-1).sort(-1, descending=True)
+    mass_before = sorted_probs.cumsum(-1) - sorted_probs
+    drop_sorted = mass_before >= top_p
+    drop_sorted[:, 0] = False
+    return scores.masked_fill(torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted), float("-inf"))
 
 
 @dataclass(frozen=True)
@@ -225,10 +252,13 @@ class _RecomputeSteps:
 
 def _spell_patch(steps: _CachedSteps | _RecomputeSteps, forced: Tensor, n_forced: Tensor,
                  config: SamplingConfig, generator: torch.Generator | None,
-                 may_end: Tensor | None = None) -> Tensor:
+                 may_end: Tensor | None = None, closing: frozenset[int] = frozenset((EOP, END)),
+                 stored_prefix: tuple[int, ...] = ()) -> Tensor:
     """Write one patch [B, S] per row, character by character; the first ``n_forced``
-    characters of each row are copied from ``forced`` (an unfinished prompt patch). Rows
-    where ``may_end`` is False may not write the end patch.
+    characters of each row are copied from ``forced`` [B, W] (an unfinished prompt patch;
+    W characters are spelled). Rows where ``may_end`` is False may not write the end patch.
+    A spelled token in ``closing`` closes the patch; ``stored_prefix`` (a format's begin id
+    at the head of every stored patch) is put before the spelled characters.
 
     The per-character bookkeeping (forced characters, finished rows) is done on Python
     lists: at batch 1 each tensor operation on a handful of numbers costs about as much as
@@ -253,11 +283,11 @@ def _spell_patch(steps: _CachedSteps | _RecomputeSteps, forced: Tensor, n_forced
             if i < n_forced_rows[row]:
                 chosen[row] = forced_rows[row][i]
             patch[row][i] = chosen[row]
-            done[row] = chosen[row] in (EOP, END)
+            done[row] = chosen[row] in closing
         if i == size - 1 or all(done):
             break
         logits = steps.next_char(torch.tensor(chosen, device=device))
-    return torch.tensor(patch, device=device)
+    return torch.tensor([list(stored_prefix) + ids for ids in patch], device=device)
 
 
 def stream(model: AbcTransformer, prompts: Sequence[str], config: SamplingConfig = SamplingConfig(),
@@ -277,7 +307,7 @@ def stream(model: AbcTransformer, prompts: Sequence[str], config: SamplingConfig
         raise ValueError("no prompts given (use [''] to start one piece from scratch)")
     size, context = model.config.patch_size, model.config.max_patches
     device = model.char_embed.weight.device
-    encoded = [encode_prompt(p, size) for p in prompts]
+    encoded = [format_for(model.config.text_format).encode_prompt(p, size) for p in prompts]
     lengths = torch.tensor([len(patches) for patches, _ in encoded], device=device)
     if int(lengths.max()) >= context:
         raise ValueError(f"a prompt fills {int(lengths.max())} patches; the model reads at most {context}")
@@ -298,7 +328,7 @@ def _bar_check(prompt: str) -> BarCheck:
 
 def _respell_misfits(steps: _CachedSteps | _RecomputeSteps, patch: Tensor, forced: Tensor, n_forced: Tensor,
                      checks: list[BarCheck], budgets: list[int], config: SamplingConfig,
-                     generator: torch.Generator | None) -> tuple[Tensor, list[int], list[int]]:
+                     generator: torch.Generator | None, allowed_end: list[bool]) -> tuple[Tensor, list[int], list[int]]:
     """Spell again the rows whose new patch closes a bar that does not fit the meter, or
     ends the tune inside a short bar (the tries may not end it there); rows that fit are
     copied through. Row i tries at most ``budgets[i]`` times, then keeps its least bad try
@@ -309,7 +339,7 @@ def _respell_misfits(steps: _CachedSteps | _RecomputeSteps, patch: Tensor, force
     def misfit_of(candidate: Tensor, i: int) -> int:
         return at_end[i] if candidate[i, 0] == END else checks[i].misfit(patch_text(candidate[i].tolist()))
 
-    may_end = torch.tensor([misfit == 0 for misfit in at_end], device=patch.device)
+    may_end = torch.tensor([misfit == 0 and ok for misfit, ok in zip(at_end, allowed_end)], device=patch.device)
     best, best_misfit = patch, [misfit_of(patch, i) for i in range(len(checks))]
     spent = [0] * len(checks)
     while True:
@@ -326,6 +356,29 @@ def _respell_misfits(steps: _CachedSteps | _RecomputeSteps, patch: Tensor, force
             misfit = misfit_of(tried, i)
             if misfit < best_misfit[i]:
                 best[i], best_misfit[i] = tried[i], misfit
+
+
+def _restart_body(steps: _CachedSteps | _RecomputeSteps, patch: Tensor, n_forced: Tensor,
+                  rows: list[tuple[int, list[bool]]], fmt, spell, config: SamplingConfig,
+                  generator: torch.Generator | None) -> Tensor:
+    """NotaGen's first body patch: when a row first writes a patch opening with the body
+    marker (``[r:``), it is spelled again from the forced opening ``[r:0/``, as NotaGen's
+    inference does; the other rows are copied through."""
+    marker, opening = fmt.body_start
+    redo = []
+    for i, (r, in_body) in enumerate(rows):
+        if not in_body[r] and n_forced[i] == 0 and fmt.patch_text(patch[i].tolist()).startswith(marker):
+            in_body[r] = True
+            redo.append(i)
+    if not redo:
+        return patch
+    forced = patch[:, steps.model.config.spell_offset :].clone()
+    keep_n = torch.full_like(n_forced, forced.shape[1])
+    for i in redo:
+        forced[i] = PAD
+        forced[i, : len(opening)] = torch.tensor([ord(c) for c in opening])
+        keep_n[i] = len(opening)
+    return spell(steps, forced, keep_n, config, generator)
 
 
 #: Tries spent on a later patch of an open unit before the whole unit is written again.
@@ -387,17 +440,37 @@ class _Row:
 
     def release(self, row: int, at_limit: bool) -> Iterator[PatchEvent]:
         for n, text in enumerate(self.held, 1):
-            yield PatchEvent(row, text, "length" if at_limit and n == len(self.held) else None)
+            last = at_limit and n == len(self.held)
+            yield PatchEvent(row, final_bar_line(text) if last else text, "length" if last else None)
         self.held.clear()
+
+
+def final_bar_line(text: str) -> str:
+    """A piece cut at a length limit after a plain bar line ends with a final one (`|]`)."""
+    match = re.search(r"(?<![|:\]])\|(\s*)$", text)
+    return text[: match.start()] + "|]" + match.group(1) if match else text
+
+
+def _ends_at_section(row: _Row, text: str, config: SamplingConfig) -> bool:
+    """Whether a row past ``end_bars`` has just closed a section (a one-voice tune whose
+    last bar ends with `:|`, `||`, `|]` or `::`), so its piece ends here."""
+    if config.end_bars is None or row.bars < config.end_bars or row.held:
+        return False
+    if row.check is not None:
+        return row.check.at_section_end
+    return re.search(r"(:\||\|\||\|\]|::)\s*$", text) is not None
 
 
 def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]], lengths: Tensor,
          config: SamplingConfig, generator: torch.Generator | None, use_cache: bool,
          prompt_texts: list[str], compile_steps: bool = False) -> Iterator[PatchEvent]:
     size, context = model.config.patch_size, model.config.max_patches
+    fmt = format_for(model.config.text_format)
+    prefix = (1,) * model.config.spell_offset  # TunesFormer stores its begin id (1) first
+    spell = partial(_spell_patch, closing=fmt.closing, stored_prefix=prefix)
     device = lengths.device
     batch = torch.full((len(encoded), int(lengths.max()), size), PAD, device=device)
-    forced = torch.full((len(encoded), size), PAD, device=device)
+    forced = torch.full((len(encoded), model.config.spell_width), PAD, device=device)
     for row, (patches, open_chars) in enumerate(encoded):
         batch[row, : len(patches)] = torch.tensor(patches)
         forced[row, : len(open_chars)] = torch.tensor(open_chars, dtype=torch.long)
@@ -406,19 +479,26 @@ def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]]
     steps = (_CachedSteps(model, batch, lengths, config.max_patches, compile_steps) if use_cache
              else _RecomputeSteps(model, batch, lengths))
     active = list(range(len(encoded)))
-    rows = [_Row(length, _bar_check(text) if config.bar_retries else None)
+    checking = config.bar_retries and fmt.name == "musegen"  # bar checks read musegen's units
+    rows = [_Row(length, _bar_check(text) if checking else None)
             for length, text in zip(lengths.tolist(), prompt_texts)]
+    body_start = getattr(fmt, "body_start", None)
+    in_body = [body_start is not None and body_start[0] in text for text in prompt_texts]
     unit_tries = UNIT_TRIES_PER_RETRY * config.bar_retries
     while True:
         for i, r in enumerate(active):
             if rows[r].opens_unit:  # a unit that began in the prompt is never rewritten
                 rows[r].start_unit(steps.states[i].clone() if n_forced[i] == 0 else None, unit_tries)
-        patch = _spell_patch(steps, forced, n_forced, config, generator)
+        allowed_end = [rows[r].bars >= (config.min_bars or 0) for r in active]
+        patch = spell(steps, forced, n_forced, config, generator, torch.tensor(allowed_end, device=device))
+        if body_start is not None:
+            patch = _restart_body(steps, patch, n_forced, [(r, in_body) for r in active], fmt, spell,
+                                  config, generator)
         misfits = [0] * len(active)
-        if config.bar_retries:
+        if checking:
             patch, misfits, spent = _respell_misfits(
                 steps, patch, forced, n_forced, [rows[r].check for r in active],
-                [rows[r].tail_budget for r in active], config, generator)
+                [rows[r].tail_budget for r in active], config, generator, allowed_end)
             for r, tries in zip(active, spent):
                 rows[r].tries_left -= tries
         keep, rewound = [], []
@@ -432,11 +512,11 @@ def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]]
                 row.held.clear()
                 yield PatchEvent(r, "", "end")
                 continue
-            if ids[0] == END:
+            if fmt.is_end(ids):
                 yield from row.release(r, at_limit=False)
                 yield PatchEvent(r, "", "end")
                 continue
-            text = patch_text(ids)[int(n_forced[i]) :]
+            text = fmt.patch_text(ids)[int(n_forced[i]) :]
             if row.check is not None:
                 row.check.add(patch_text(ids))
             row.patches += 1
@@ -451,7 +531,9 @@ def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]]
             )
             if at_limit or row.check is None or not row.check.pending:
                 yield from row.release(r, at_limit)
-            if not at_limit:
+            if not at_limit and _ends_at_section(row, text, config):
+                yield PatchEvent(r, "", "end")
+            elif not at_limit:
                 keep.append(i)
         if not keep:
             return
