@@ -98,6 +98,14 @@ class VoiceState:
         if isinstance(event, Note):
             self.tie_pending = {}  # a tie reaches only the next note
 
+    def tie_last(self) -> None:
+        """Tie the last note or chord into the next one."""
+        last = self.last_timed
+        if isinstance(last, Note):
+            last.tie_out = [True] * len(last.pitches)
+            for pitch in last.pitches:
+                self.tie_pending[(pitch.letter, pitch.octave)] = pitch.alter
+
     def broken(self, marks: str) -> None:
         """`>`/`<` runs between two notes: lengthen one, shorten the other."""
         if self.last_timed is None:
@@ -203,9 +211,6 @@ class MusicLine:
         self.text = text.rstrip()
         self.number = number
         self.position = 0
-        self.continues = self.text.endswith("\\")
-        if self.continues:
-            self.text = self.text[:-1]
 
     def read(self, voice: VoiceState) -> None:
         self.voice = voice
@@ -249,7 +254,8 @@ class MusicLine:
                 self.position += 1
                 self._length()
             elif char == "-":
-                self.position += 1  # a tie after a chord symbol or a space; the note took it
+                self.voice.tie_last()  # `G3 -G2`: a tie after a space still ties (abc2midi)
+                self.position += 1
             elif char == "&":
                 self.reader.warn(self.number, start + 1, "voice overlay (&) is not played; its notes are skipped")
                 self.voice.skipping_overlay = True
@@ -349,13 +355,19 @@ class MusicLine:
         text = self.text
         self.position += 1
         notes: list[Note] = []
+        broken = ""
         while True:
             if self.position >= len(text):
-                raise self._error("']' closing the chord")
+                self.reader.warn(self.number, self.position + 1, "a chord '[' not closed on its line; closed here")
+                break
             char = text[self.position]
             if char == "]":
                 self.position += 1
                 break
+            if char in "<>":  # `[A>e>]`: broken rhythm written inside the chord
+                broken = re.match(r"<+|>+", text[self.position :]).group(0)
+                self.position += len(broken)
+                continue
             if char in "^_=" or (char.isalpha() and char.upper() in "ABCDEFG"):
                 notes.append(self._note())
             elif char == '"':
@@ -380,6 +392,8 @@ class MusicLine:
             decorations=[d for n in notes for d in n.decorations],
         )
         self.voice.add_note(self._with_decorations(chord))
+        if broken:
+            self.voice.broken(broken)
 
     def _grace(self) -> None:
         text = self.text

@@ -2,8 +2,9 @@
 
 Playing order follows the ABC 2.1 standard, and abc2midi where the standard leaves a choice:
 
-- `|:` starts a repeated section; so do the top of the tune, the start of a `P:` part, and
-  the bar after a repeat that has been played out. A `:|` with no `|:` therefore repeats
+- `|:` starts a repeated section; so do the top of the tune, the start of a `P:` part
+  (when the header gives a play order; otherwise `P:` is only a label, as in abc2midi),
+  and the bar after a repeat that has been played out. A `:|` with no `|:` therefore repeats
   from the end of the previous repeat (`C D|C D:|E F|E F:|` plays each pair twice), not
   from the top; `||` and `|]` do not start a section (abc2midi agrees).
 - `::`, `:|:` and `:||:` close one repeat and open the next.
@@ -60,9 +61,9 @@ def perform(tune: Tune) -> Performance:
 
 def played_bars(bars: list[Bar], play_order: list[str]) -> list[Bar]:
     """The bars of one voice in playing order: parts, repeats and endings expanded."""
-    parts = _split_parts(bars)
     if not play_order:
-        return [bar for _, section in parts for bar in expand_repeats(section)]
+        return expand_repeats(bars)  # without a play order, `P:` labels are only labels
+    parts = _split_parts(bars)
     by_label: dict[str, list[Bar]] = {}
     order: list[list[Bar]] = []
     for label, section in parts:

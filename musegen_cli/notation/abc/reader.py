@@ -95,7 +95,7 @@ class _TuneReader:
             match = _FIELD_LINE.match(line)
             if not match:
                 if line:
-                    raise self._error(index + 1, 1, "a header field such as T:, M:, L: or K: (the header ends at K:)")
+                    self.warn(index + 1, 1, "a header line that is no field (such as T:, M:, L: or K:) skipped")
                 continue
             name, value = match.group(1), match.group(2).strip()
             if name == "V":
@@ -113,23 +113,20 @@ class _TuneReader:
     # -- the body ---------------------------------------------------------------------------
 
     def _read_body(self, start: int) -> None:
-        continued = False
         for index in range(start, len(self.lines)):
             raw = self.lines[index]
             if raw.startswith("%%"):
                 self._directive(raw.strip())
                 continue
             line = self._strip(raw)
-            match = _FIELD_LINE.match(line) if not continued else None
+            match = _FIELD_LINE.match(line)
             if match and not _looks_like_music(match.group(1), match.group(2)):
                 self._field(match.group(1), match.group(2).strip(), index + 1)
                 continue
             if not line.strip():
                 continue
             voice = self.current or self._voice(self._first_voice_id(), "")
-            reader = MusicLine(self, line, index + 1)
-            reader.read(voice)
-            continued = reader.continues
+            MusicLine(self, line, index + 1).read(voice)
 
     def _field(self, name: str, value: str, line: int) -> None:
         if name == "V":
