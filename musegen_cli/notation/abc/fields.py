@@ -153,8 +153,11 @@ def read_tempo(text: str, unit: Fraction = Fraction(1, 8)) -> float | None:
 
 
 def read_play_order(text: str) -> list[str]:
-    """Expand a header `P:` value into the sequence of part labels it plays."""
-    order, _ = _play_sequence(re.sub(r"[.\s]", "", text), 0)
+    """Expand a header `P:` value into the sequence of part labels (capital letters) it
+    plays; it ends at the first character that cannot be part of one (`P:A(ABB) times 4`
+    plays A A B B)."""
+    order_text = re.match(r"[A-Z0-9().\s]*", text).group(0)
+    order, _ = _play_sequence(re.sub(r"[.\s]", "", order_text), 0)
     return order
 
 

@@ -71,6 +71,8 @@ def played_bars(bars: list[Bar], play_order: list[str]) -> list[Bar]:
             order.append(section)  # music before the first part
         else:
             by_label.setdefault(label[:1], []).extend(section)
+    if not any(label in by_label for label in play_order):
+        return expand_repeats(bars)  # a play order naming no part of the body is not one
     order.extend(by_label[label] for label in play_order if label in by_label)
     return [bar for section in order for bar in expand_repeats(section)]
 
