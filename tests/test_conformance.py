@@ -105,3 +105,64 @@ def test_bundled_models_expose_their_layers(bundled):
     captured = family.layers.capture(model, [REEL, REEL[:-20] + "\n"], None)
     assert names and list(captured) == names
     assert all(values.shape[0] == 2 and values.ndim == 2 for values in captured.values())
+
+
+def _importable() -> list[tuple[str, str]]:
+    return [(f, source) for f in _family_ids() for source in FAMILIES[f].importers]
+
+
+@pytest.fixture(params=_importable() or [None], ids=lambda p: "none" if p is None else f"{p[0]}:{p[1]}",
+                scope="module")
+def imported(request, tmp_path_factory) -> Iterator[tuple[ModelFamily, str, object]]:
+    """A tiny random checkpoint in each importable source's layout, imported and loaded."""
+    if request.param is None:
+        pytest.skip("no installed family imports checkpoints")
+    name, source = request.param
+    if name != "abc-transformer":
+        pytest.skip(f"no reference checkpoint builder for {name}'s {source} importer in these tests")
+    from musegen_cli.model_import import import_checkpoint
+    from tests.plugins.abc_transformer import source_reference as ref
+
+    folder = tmp_path_factory.mktemp(source)
+    shape = ref.Shape(16 if source == "notagen" else 32, 64, 2, 1, 48)
+    checkpoint = ref.save_checkpoint(ref.build(source, shape), folder / "weights.pth")
+    import_checkpoint(checkpoint, source, folder / "model", discover(environ={}))
+    family = FAMILIES[name]
+    yield family, source, family.sampler.load(folder / "model", "cpu")
+
+
+def test_imported_models_generate_under_their_conditions(imported):
+    family, _, model = imported
+    known = model.known_conditions()
+    requests = [{}]
+    if known:  # conditions whose valid values the model lists: one valid combination
+        requests.append({"period": "Classical", "composer": "Mozart, Wolfgang Amadeus", "instrumentation": "Keyboard"})
+    else:
+        requests += [{c.name: v} for c in family.conditions if c.name == "emotion" for v in c.values]
+    for conditions in requests:
+        pieces = model.generate(GenerateRequest(conditions=conditions, count=2, seed=1, max_bars=2))
+        assert len(pieces) == 2 and all(p.startswith("X:1\n") for p in pieces), conditions
+
+
+def test_imported_models_score_steer_and_train_like_any(imported, tmp_path):
+    import torch
+
+    family, _, model = imported
+    (value,) = family.log_probability.log_prob(model, [REEL], [{}])
+    assert math.isfinite(value) and value < 0
+    scores = family.log_probability.sequence_log_probs(model, [REEL], [{}])
+    scores.sum().backward()  # dpo trains the loaded model's own parameters
+    assert any(p.grad is not None for p in family.log_probability.trainable(model).parameters())
+    saved = family.log_probability.save(model, tmp_path / "saved", {}, {})
+    again = family.sampler.load(saved, "cpu")
+    assert family.log_probability.log_prob(again, [REEL], [{}]) == pytest.approx([value], rel=1e-5)
+    names = family.layers.names(model)
+    captured = family.layers.capture(model, [REEL], None)
+    assert list(captured) == names
+    request = GenerateRequest(conditions={}, count=1, seed=4, max_bars=2)
+    plain = model.generate(request)
+    push = {layer: torch.randn(values.shape[1], generator=torch.Generator().manual_seed(0)) * 3
+            for layer, values in captured.items()}  # not constant: LayerNorm would cancel a constant shift
+    with family.layers.steer(model, lambda layer, step: push[layer]):
+        steered = model.generate(request)
+    assert steered != plain

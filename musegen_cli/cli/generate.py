@@ -49,6 +49,15 @@ def check_conditions(
     return given
 
 
+def sampling_settings(loaded: object, temperature: float | None, top_k: int | None, top_p: float | None,
+                      bar_retries: int) -> dict[str, float]:
+    """The sampling flags given, over the model's own defaults (an imported model's source's,
+    `sampling_defaults`) and musegen's."""
+    chosen = {"temperature": 1.0, "top_k": 0, "top_p": 0.95, **getattr(loaded, "sampling_defaults", {})}
+    given = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
+    return {**chosen, **{k: v for k, v in given.items() if v is not None}, "bar_retries": bar_retries}
+
+
 #: Weight precisions `--precision` accepts (a family offers the reduced ones via `set_precision`).
 PRECISIONS = ("fp32", "bf16", "int8")
 
@@ -185,9 +194,15 @@ def generate_command(
     prime: Annotated[Optional[Path], typer.Option("--prime", help="ABC file whose tune to continue.")] = None,
     bars: Annotated[Optional[int], typer.Option("--bars", min=1, help="Stop after this many bars.")] = None,
     count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many pieces.")] = 1,
-    temperature: Annotated[float, typer.Option("--temperature", min=0.0)] = 1.0,
-    top_k: Annotated[int, typer.Option("--top-k", min=0, help="0 keeps every token.")] = 0,
-    top_p: Annotated[float, typer.Option("--top-p", min=0.0, max=1.0)] = 0.95,
+    temperature: Annotated[
+        Optional[float], typer.Option("--temperature", min=0.0, help="Default 1.0 (an imported model: its source's).")
+    ] = None,
+    top_k: Annotated[
+        Optional[int], typer.Option("--top-k", min=0, help="0 keeps every token. Default 0 (an imported model: its source's).")
+    ] = None,
+    top_p: Annotated[
+        Optional[float], typer.Option("--top-p", min=0.0, max=1.0, help="Default 0.95 (an imported model: its source's).")
+    ] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Folder for the pieces.")] = None,
     formats: Annotated[
         Optional[str], typer.Option("--format", "-f", help="With -o: any of abc,musicxml,midi,wav,svg (comma-separated; "
@@ -268,7 +283,7 @@ def generate_command(
         seed=seed,
         prime=read_bytes(prime).decode("utf-8", errors="replace") if prime else None,
         max_bars=bars,
-        sampling={"temperature": temperature, "top_k": top_k, "top_p": top_p, "bar_retries": bar_retries},
+        sampling=sampling_settings(loaded, temperature, top_k, top_p, bar_retries),
     )
     if getattr(loaded, "output_kind", "abc") == "audio":
         extra = {"duration": duration, "guidance_scale": guidance_scale}

@@ -18,12 +18,20 @@ def _human_size(n: int) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command(
-        "models",
+    from musegen_cli.cli.models_import import register_import
+
+    models_app = typer.Typer(help="The models musegen can use; `musegen models import` brings in another project's.")
+    app.add_typer(models_app, name="models")
+    register_import(models_app)
+
+    @models_app.callback(
+        invoke_without_command=True,
         epilog="Examples:\n\n  musegen models\n\n  musegen models --json | jq '.[].path'",
     )
-    def models(json_output: JsonFlag = False) -> None:
+    def models(ctx: typer.Context, json_output: JsonFlag = False) -> None:
         """List installed (bundled) and user models: name, family, size, where."""
+        if ctx.invoked_subcommand is not None:
+            return
         from rich.table import Table
 
         from musegen_cli import paths

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from musegen_cli.cli.options import JsonFlag
+from musegen_cli.cli.options import DeviceOption, JsonFlag
 
 if TYPE_CHECKING:
     import torch
@@ -71,6 +71,12 @@ def register(app: typer.Typer) -> None:
             Optional[str],
             typer.Option("--from", help="Input format (abc, musicxml, midi, humdrum) instead of guessing it."),
         ] = None,
+        logprob: Annotated[
+            bool, typer.Option("--logprob", help="With --model: each piece's summed log-probability (nats), "
+                               "characters scored and bits per character, as the model's training scores it.")
+        ] = False,
+        model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model for --logprob (name or folder).")] = None,
+        device: DeviceOption = None,
         json_output: JsonFlag = False,
     ) -> None:
         """Score pieces of music: musical features, and learned reference, text and emotion scores."""
@@ -84,6 +90,8 @@ def register(app: typer.Typer) -> None:
         if emotion is not None and emotion not in QUADRANTS:
             raise UserError(f"invalid emotion {emotion!r}; valid values: {', '.join(QUADRANTS)}")
         learned = any(v is not None for v in (reference, text, emotion, save_features))
+        if logprob != (model is not None):
+            raise UserError("--logprob and --model go together: musegen score FILES --logprob --model M")
         pieces = read_pieces(collect_sources(paths), from_format)
         rows = [
             {"piece": piece.name, **piece.analyze().to_dict()}
@@ -94,8 +102,14 @@ def register(app: typer.Typer) -> None:
 
             scorer = load_scorer(scorer_path)
             add_learned_scores(rows, pieces, scorer, reference, text, emotion, save_features, " ".join(paths))
+        if logprob:
+            from musegen_cli.cli.score_logprob import add_logprob, render_logprob_table
+
+            add_logprob(rows, pieces, model, device)
         if json_output:
             emit_json(rows)
+        elif logprob and not (features or learned):
+            render_logprob_table(rows)
         elif learned and not features:
             render_learned_table(rows)
         else:

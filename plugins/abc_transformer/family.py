@@ -68,6 +68,13 @@ class LogProbability:
 
         return log_prob(model, pieces, conditions)
 
+    def training_log_prob(self, model: Any, pieces: Sequence[str]) -> list[tuple[float, int]]:
+        """(summed log-probability, characters scored) as training scores each piece
+        (``musegen score --logprob``)."""
+        from .inference import training_log_prob
+
+        return training_log_prob(model, pieces)
+
     def trainable(self, model: Any) -> torch.nn.Module:
         return model.model
 
