@@ -213,7 +213,7 @@ def run_corpus(corpus: str, limit: int | None, abc2midi: str | None) -> CorpusRe
     files = abc_files(corpus)
     root = files[0].parents[1] if corpus == "music21" and files else Path(corpus)
     tunes = spread(read_tunes(files, root), limit)
-    result = CorpusResult(corpus)
+    result = CorpusResult(corpus if corpus == "music21" else Path(corpus).name)
     with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(corpus, total=len(tunes))
         for tune in tunes:
@@ -232,15 +232,18 @@ def _number(value: float | None, digits: int = 1) -> str:
 
 def print_report(results: list[CorpusResult], with_reference: bool, mismatches: int) -> None:
     out = Console(width=max(Console().width, 120))
-    table = Table(title="ABC -> MIDI: musegen against abc2midi")
-    columns = ["corpus", "tunes", "converted", "= abc2midi", "hanging notes", "tunes/s", "ms/tune", "median", "slowest"]
-    for name in columns + (["abc2midi ms/tune"] if with_reference else []):
+    table = Table(title="ABC -> MIDI: musegen" + (" against abc2midi" if with_reference else ""))
+    columns = ["corpus", "tunes", "converted"] + (["= abc2midi"] if with_reference else [])
+    columns += ["hanging notes", "tunes/s", "ms/tune", "median", "slowest"] + (["abc2midi ms/tune"] if with_reference else [])
+    for name in columns:
         table.add_column(name, justify="left" if name == "corpus" else "right")
     for result in results:
         s = result.summary()
-        equal = f"{_percent(s['equal_to_abc2midi'])} of {s['abc2midi_played']}" if with_reference else "-"
-        row = [result.corpus, str(s["tunes"]), _percent(s["converted"]), equal, _percent(s["hanging_note_files"])]
-        row += [_number(s["tunes_per_second"])] + [_number(s[k], 0) for k in ("ms_per_tune", "median_ms_per_tune", "slowest_ms")]
+        row = [result.corpus, str(s["tunes"]), _percent(s["converted"])]
+        if with_reference:
+            row.append(f"{_percent(s['equal_to_abc2midi'])} of {s['abc2midi_played']}")
+        row += [_percent(s["hanging_note_files"]), _number(s["tunes_per_second"])]
+        row += [_number(s[key], 0) for key in ("ms_per_tune", "median_ms_per_tune", "slowest_ms")]
         if with_reference:
             row.append(_number(s["abc2midi_ms_per_tune"]))
         table.add_row(*row)

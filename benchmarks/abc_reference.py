@@ -9,7 +9,9 @@ perform in their own way, so that the notation alone decides what is compared: c
 symbols and annotations ("..."), grace notes ({...}), the roll, trill and staccato shorthands
 (`~`, `T`, `R`, `.`), ornament and articulation decorations (`!trill!`, `!roll!`,
 `!breath!`, ...; `+trill+` alike), and the `R:` field (abc2midi swings `R:hornpipe` tunes).
-Other decorations stay, since they play nothing and a reader must still get past them.
+Measured: abc2midi plays `~`, `R`, `T` and `!trill!` as several short notes, halves a
+staccato or `!breath!` note, and doubles a fermata. Other decorations stay, since they play
+nothing and a reader must still get past them.
 
 abc2midi as the standard writes it (`reference_tune`, `ABC2MIDI_FLAGS`), checked on
 abc2midi 4.84 (Debian 12):
@@ -185,24 +187,24 @@ def midi_notes(data: bytes) -> list[Note]:
 
 
 def hanging_notes(data: bytes) -> int:
-    """How many notes of a MIDI file are left sounding: a note_on never switched off, or
-    one struck again on its channel while it still sounds (the drum channel included)."""
+    """How many notes of a MIDI file are left sounding: each note_on struck again on its
+    channel while it still sounds, and each never switched off (the drum channel included)."""
     import mido
 
     midi = mido.MidiFile(file=io.BytesIO(data))
     hanging = 0
     for track in midi.tracks:
-        sounding: set[tuple[int, int]] = set()
+        sounding: dict[tuple[int, int], int] = {}
         for message in track:
             if message.type not in ("note_on", "note_off"):
                 continue
             key = (message.channel, message.note)
             if message.type == "note_on" and message.velocity > 0:
-                hanging += key in sounding
-                sounding.add(key)
-            else:
-                sounding.discard(key)
-        hanging += len(sounding)
+                hanging += sounding.get(key, 0) > 0
+                sounding[key] = sounding.get(key, 0) + 1
+            elif sounding.get(key):
+                sounding[key] -= 1
+        hanging += sum(sounding.values())
     return hanging
 
 
