@@ -132,8 +132,10 @@ def _parse(data: bytes, fmt: str) -> Score:
     from music21 import converter, stream
 
     if fmt == "midi":
+        from musegen_cli.notation.midi_pickup import bar_from_pickup
+
         _check_midi_chunks(data)
-        parsed = converter.parseData(data, format="midi")
+        parsed = bar_from_pickup(converter.parseData(data, format="midi"), data)
     elif fmt == "musicxml":
         parsed = converter.parseData(_musicxml_text(data), format="musicxml")
     elif fmt == "abc":
