@@ -106,7 +106,7 @@ def convert(
         typer.Option("--abc-layout", help="ABC voices: classic (one block per voice) or interleaved ([V:n] per bar)."),
     ] = "classic",
     synth: Annotated[
-        str, typer.Option("--synth", help="WAV engine: auto, simple (built-in) or soundfont (needs tinysoundfont).")
+        str, typer.Option("--synth", help='WAV engine: auto, simple (built-in) or soundfont (pip install "musegen[audio]").')
     ] = "auto",
     json_output: JsonFlag = False,
 ) -> None:

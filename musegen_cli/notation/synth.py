@@ -1,11 +1,14 @@
 """Rendering MIDI to a WAV file, with nothing beyond numpy and the standard library.
 
 The built-in engine is a small additive synthesizer (a few harmonics under an ADSR
-envelope, per note, mixed down); it always works. When `tinysoundfont` is importable and
-the General MIDI soundfont that ships inside the `pretty_midi` wheel is found where
-pretty_midi is installed, the "soundfont" engine uses it instead (neither is a musegen
-requirement; the soundfont is GPL-2 and is loaded in place, never copied). Timing comes
-from the MIDI file, so the score's tempo marks are honoured.
+envelope, per note, mixed down); it always works. The "soundfont" engine plays the MIDI file
+through `midirenderer` (a self-contained wheel, no system libraries) with the General MIDI
+soundfont that ships inside the `pretty_midi` wheel, loaded where pretty_midi is installed
+(it is GPL-2: never copied). Both come with the optional extra `pip install "musegen[audio]"`.
+(`tinysoundfont` renders as well, but declares a dependency on pyaudio, which does not build
+without PortAudio's headers, so an extra cannot install it.) "auto" takes the soundfont
+engine when its packages are there. Timing comes from the MIDI file, so the score's tempo
+marks are honoured.
 """
 
 from __future__ import annotations
@@ -38,14 +41,22 @@ class SynthNote:
     program: int
 
 
+#: The import names of the soundfont engine's packages: the optional extra "audio".
+AUDIO_PACKAGES = ("midirenderer", "pretty_midi")
+#: What to run when the soundfont engine's packages are missing.
+AUDIO_EXTRA_INSTALL = 'pip install "musegen[audio]"'
+_RING_OUT_S = 1.0
+
+
 def midi_to_wav(midi: bytes, *, engine: Engine = "auto", sample_rate: int = SAMPLE_RATE) -> bytes:
     """A 16-bit mono WAV file of `midi` rendered by the chosen engine."""
     notes = notes_from_midi(midi)
     soundfont = soundfont_path()
     if engine == "soundfont" and soundfont is None:
-        raise UserError("the soundfont engine needs `tinysoundfont` and `pretty_midi` installed")
+        raise UserError(f"the soundfont engine needs the optional audio packages: {AUDIO_EXTRA_INSTALL} "
+                        '(in a source checkout: pip install -e ".[audio]")')
     if engine != "simple" and soundfont is not None:
-        samples = _render_soundfont(notes, soundfont, sample_rate)
+        samples = _render_soundfont(midi, soundfont, sample_rate)
     else:
         samples = _render_additive(notes, sample_rate)
     return _wav_bytes(samples, sample_rate)
@@ -79,8 +90,8 @@ def notes_from_midi(midi: bytes) -> list[SynthNote]:
 
 
 def soundfont_path() -> Path | None:
-    """pretty_midi's bundled GM soundfont, when tinysoundfont can play it; else None."""
-    if importlib.util.find_spec("tinysoundfont") is None:
+    """pretty_midi's bundled GM soundfont, when midirenderer can play it; else None."""
+    if any(importlib.util.find_spec(name) is None for name in AUDIO_PACKAGES):
         return None
     spec = importlib.util.find_spec("pretty_midi")
     for folder in (spec.submodule_search_locations or []) if spec else []:
@@ -125,36 +136,58 @@ def _adsr(length: int, held: float, sample_rate: int):
     return level
 
 
-def _render_soundfont(notes: list[SynthNote], soundfont: Path, sample_rate: int):
-    """Play the notes through tinysoundfont, generating audio between note events."""
+def _render_soundfont(midi: bytes, soundfont: Path, sample_rate: int):
+    """The MIDI file played by midirenderer (stereo, its own rate), as mono at `sample_rate`."""
     import numpy as np
-    import tinysoundfont
+    import midirenderer
 
-    synth = tinysoundfont.Synth(samplerate=sample_rate, gain=-6.0)
-    sfid = synth.sfload(str(soundfont))
-    for channel in range(16):
-        synth.program_select(channel, sfid, 128 if channel == _DRUM_CHANNEL else 0, 0, channel == _DRUM_CHANNEL)
-    events = sorted(
-        [(n.start, 1, n) for n in notes] + [(n.end, 0, n) for n in notes],
-        key=lambda e: (e[0], e[1]),
-    )
-    chunks, cursor = [], 0
-    programs: dict[int, int] = {}
-    for when, is_on, note in events:
-        target = int(when * sample_rate)
-        if target > cursor:
-            chunks.append(np.frombuffer(synth.generate(target - cursor), dtype=np.float32))
-            cursor = target
-        if is_on:
-            if note.channel != _DRUM_CHANNEL and programs.get(note.channel) != note.program:
-                synth.program_select(note.channel, sfid, 0, note.program)
-                programs[note.channel] = note.program
-            synth.noteon(note.channel, note.pitch, note.velocity)
-        else:
-            synth.noteoff(note.channel, note.pitch)
-    chunks.append(np.frombuffer(synth.generate(sample_rate), dtype=np.float32))  # let notes ring out
-    stereo = np.concatenate(chunks).reshape(-1, 2)
-    return stereo.mean(axis=1).astype(np.float64)
+    try:
+        rendered = midirenderer.render_wave_from(soundfont.read_bytes(), _with_ring_out(midi, _RING_OUT_S))
+    except (ValueError, RuntimeError) as exc:
+        raise UserError(f"the soundfont engine cannot play this MIDI file: {exc}") from exc
+    with wave.open(io.BytesIO(rendered)) as audio:
+        channels, rate = audio.getnchannels(), audio.getframerate()
+        pcm = np.frombuffer(audio.readframes(audio.getnframes()), dtype="<i2")
+    mono = pcm.reshape(-1, channels).mean(axis=1) / 32768.0
+    return _resampled(mono, rate, sample_rate)
+
+
+def _with_ring_out(midi: bytes, seconds: float) -> bytes:
+    """The MIDI file with one more track that ends `seconds` after the music: the renderer
+    stops at the file's last event, which would cut the last notes' release short."""
+    import mido
+
+    song = mido.MidiFile(file=io.BytesIO(midi))
+    tempo, tempo_tick, end = 500_000, -1, 0
+    for track in song.tracks:
+        tick = 0
+        for message in track:
+            tick += message.time
+            if message.type == "set_tempo" and tick >= tempo_tick:
+                tempo, tempo_tick = message.tempo, tick
+        end = max(end, tick)
+    later = end + round(mido.second2tick(seconds, song.ticks_per_beat, tempo))
+    song.type = max(song.type, 1)  # a type 0 file holds only one track
+    song.tracks.append(mido.MidiTrack([mido.MetaMessage("end_of_track", time=later)]))
+    out = io.BytesIO()
+    song.save(file=out)
+    return out.getvalue()
+
+
+def _resampled(samples, source_rate: int, target_rate: int):
+    """`samples` at another rate: low-passed below the new Nyquist frequency first when going
+    down (a windowed-sinc filter), so nothing folds back as aliasing; then interpolated."""
+    import numpy as np
+
+    if source_rate == target_rate:
+        return samples
+    if target_rate < source_rate:
+        cutoff = 0.45 * target_rate / source_rate  # in cycles per source sample
+        taps = np.arange(-64, 65)
+        kernel = np.sinc(2 * cutoff * taps) * np.hamming(len(taps))
+        samples = np.convolve(samples, kernel / kernel.sum(), mode="same")
+    times = np.arange(int(len(samples) * target_rate / source_rate)) * (source_rate / target_rate)
+    return np.interp(times, np.arange(len(samples)), samples)
 
 
 def _wav_bytes(samples, sample_rate: int) -> bytes:

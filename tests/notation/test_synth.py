@@ -55,15 +55,46 @@ def test_simple_engine_renders_the_notes_at_their_pitch() -> None:
 
 def test_soundfont_engine_needs_its_optional_packages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(synth, "soundfont_path", lambda: None)
-    with pytest.raises(UserError, match="tinysoundfont"):
+    with pytest.raises(UserError, match=r'pip install "musegen\[audio\]"'):
         midi_to_wav(two_track_midi(), engine="soundfont")
     assert midi_to_wav(two_track_midi(), engine="auto").startswith(b"RIFF")
 
 
+def test_convert_names_the_install_command_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from musegen_cli.cli.app import app
+
+    monkeypatch.setattr(synth, "soundfont_path", lambda: None)
+    result = CliRunner().invoke(app, ["convert", "-", "--from", "abc", "--to", "wav", "--synth", "soundfont"],
+                                input="X:1\nL:1/4\nK:C\nCDEF|\n")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and 'pip install "musegen[audio]"' in result.stderr
+
+
+def test_the_audio_extra_installs_what_the_soundfont_engine_imports() -> None:
+    import re
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]
+    extra = {re.split(r"[<>=;\[ ]", requirement)[0].replace("-", "_").lower()
+             for requirement in project["optional-dependencies"]["audio"]}
+    assert set(synth.AUDIO_PACKAGES) <= extra
+    assert not extra & {re.split(r"[<>=;\[ ]", r)[0].lower() for r in project["dependencies"]}
+
+
 def test_soundfont_engine_when_installed() -> None:
-    pytest.importorskip("tinysoundfont")
     if synth.soundfont_path() is None:
-        pytest.skip("pretty_midi's soundfont is not installed")
+        pytest.skip('the audio extra is not installed (pip install -e ".[audio]")')
     data = midi_to_wav(two_track_midi(), engine="soundfont", sample_rate=22050)
     with wave.open(io.BytesIO(data)) as audio:
+        assert (audio.getnchannels(), audio.getsampwidth(), audio.getframerate()) == (1, 2, 22050)
         assert audio.getnframes() / audio.getframerate() == pytest.approx(1.5 + 1.0, abs=0.01)
+        samples = np.frombuffer(audio.readframes(audio.getnframes()), dtype="<i2")
+    rate = 22050
+    for (start, end), pitch in (((0.05, 0.5), 440.0), ((0.6, 1.4), 523.25)):  # A4, then C5 at half speed
+        piece = samples[int(start * rate) : int(end * rate)] * np.hanning(int(end * rate) - int(start * rate))
+        spectrum = np.abs(np.fft.rfft(piece))
+        assert np.fft.rfftfreq(len(piece), 1 / rate)[spectrum.argmax()] == pytest.approx(pitch, rel=0.01)
+    assert np.abs(samples[-rate // 4 :]).max() < 0.05 * 32767  # faded out by the end
