@@ -192,7 +192,8 @@ def generate_command(
         list[str], typer.Option("--condition", "-c", help="Other condition NAME=VALUE (repeatable).")
     ] = [],  # noqa: B006 - Typer needs a literal default
     prime: Annotated[Optional[Path], typer.Option("--prime", help="ABC file whose tune to continue.")] = None,
-    bars: Annotated[Optional[int], typer.Option("--bars", min=1, help="Stop after this many bars.")] = None,
+    bars: Annotated[Optional[int], typer.Option("--bars", min=1, help="Exactly this many bars (default: the model's "
+                                "length band, e.g. 8-64 bars, ending at a section end).")] = None,
     count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many pieces.")] = 1,
     temperature: Annotated[
         Optional[float], typer.Option("--temperature", min=0.0, help="Default 1.0 (an imported model: its source's).")

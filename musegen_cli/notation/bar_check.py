@@ -92,9 +92,10 @@ class BarCheck:
 
     def misfit_at_end(self) -> int:
         """How badly the tune fails if it ends here: a bar still open is its last bar (a
-        reader closes it), so a short one must complete a pickup like any section end."""
-        if self.pending.strip():
-            return self.misfit("|]")
+        reader closes it), so a short one must complete a pickup like any section end; a
+        strict check also wants that bar line written, and no slur or tie left open."""
+        if self.pending.strip():  # a strict check wants the last bar line written, too
+            return max(self.misfit("|]"), 1) if self.strict and self._music(self.pending) else self.misfit("|]")
         return 2 if self.strict and self.grammar.open_faults() else 0
 
     @property

@@ -124,17 +124,22 @@ class AbcModel:
         text = cond.prompt(conditions, request.prime)
         sampling = self._sampling(request, text)
         generator = torch.Generator(self.device).manual_seed(request.seed)
-        plan = header_plan.HeaderPlan.from_conditions(conditions) if self.use_template else header_plan.HeaderPlan()
-        if request.prime is None:  # the header first, even with nothing to plan: the title names its key
+        plan = header_plan.HeaderPlan.from_conditions(conditions)
+        if self.use_template and request.prime is None and not plan.empty:
             prompts = self._planned_prompts(text, request, plan, sampling, generator)
             sampling = self._sampling(request, max(prompts, key=len))
         else:
             prompts = [text] * request.count
-        for row, prompt in enumerate(prompts):
-            header = cond.strip_condition_lines(prompt).split("\n", 1)[1]
-            yield row, f"X:{row + 1}\n{with_title(header, request.conditions)}"
+        # Each piece's header is held back until it is complete, so that its title can name its key.
+        headers = {row: cond.strip_condition_lines(prompt).split("\n", 1)[1] for row, prompt in enumerate(prompts)}
+        for row in [row for row, header in headers.items() if header_plan.header_done(header)]:
+            yield row, f"X:{row + 1}\n{with_title(headers.pop(row), request.conditions)}"
         for event in stream(self.model, prompts, sampling, generator, compile_steps=self.compile_steps):
-            if event.text:
+            if event.row in headers:
+                headers[event.row] += event.text
+                if event.finish or header_plan.header_done(headers[event.row]):
+                    yield event.row, f"X:{event.row + 1}\n{with_title(headers.pop(event.row), request.conditions)}"
+            elif event.text:
                 yield event.row, event.text
 
     def _sampling(self, request: GenerateRequest, prompt: str) -> SamplingConfig:

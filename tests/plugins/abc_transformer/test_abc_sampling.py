@@ -4,8 +4,15 @@ import pytest
 import torch
 
 from musegen_plugins.abc_transformer.model import PRESETS, AbcTransformer
-from musegen_cli.notation.abc_patches import END, TEXT_IDS, encode
-from musegen_plugins.abc_transformer.sampling import SamplingConfig, choose_tokens, generate, stream
+from musegen_cli.notation.abc_patches import END, TEXT_IDS, encode, ends_bar
+from musegen_plugins.abc_transformer.sampling import (
+    Completion,
+    SamplingConfig,
+    choose_tokens,
+    final_bar_line,
+    generate,
+    stream,
+)
 
 PROMPTS = ["X:1\nT:Reel\nM:4/4\nL:1/8\nK:D\n|:A2FA DAFA|", "", "X:2\nK:G\n"]
 
@@ -238,3 +245,54 @@ def test_a_tune_that_cannot_fit_its_next_bar_ends_at_its_section_end():
                                           config)
     assert (after_section.text, after_section.finish) == ("", "end")
     assert after_section.text != mid_section.text and "c" in mid_section.text
+
+
+def _preferring(first: int, second: int) -> AbcTransformer:
+    """A model that prefers ``first`` and, where that is not allowed, ``second``."""
+    model = _rigged_model(first)
+    with torch.no_grad():
+        model.head.weight[second] = 0.5
+    return model
+
+
+def test_no_end_patch_before_min_bars():
+    model = _preferring(END, ord("|"))
+    assert generate(model, ["X:1\nK:G\n"], SamplingConfig(temperature=0))[0] == Completion("", "end")
+    held = generate(model, ["X:1\nK:G\n"], SamplingConfig(temperature=0, min_bars=2))[0]
+    assert held == Completion("|" * 16 * 2, "end")  # two patches of bar lines, then the end
+
+
+def test_past_end_bars_a_piece_ends_at_its_next_section_end():
+    model = _rigged_model(ord("|"))  # `||` closes a section
+    result = generate(model, ["X:1\nK:G\n"], SamplingConfig(temperature=0, end_bars=2, max_bars=5))[0]
+    assert result == Completion("|" * 16 * 2, "end")
+
+
+@pytest.mark.parametrize("text,mended", [("abc|", "abc|]"), ("abc |\n", "abc |]\n"), ("abc:|", "abc:|"),
+                                         ("abc||", "abc||"), ("abc|]", "abc|]"), ("abc", "abc")])
+def test_a_piece_cut_after_a_plain_bar_line_gets_a_final_one(text, mended):
+    assert final_bar_line(text) == mended
+
+
+def test_the_bar_band_is_exact_when_asked_for_and_bounded_otherwise():
+    from musegen_plugins.abc_transformer.inference import DEFAULT_BAR_BAND, AbcModel
+
+    assert AbcModel._bar_band(16) == {"min_bars": 16, "end_bars": 16, "max_bars": 16}
+    low, end, cap = DEFAULT_BAR_BAND
+    assert AbcModel._bar_band(None) == {"min_bars": low, "end_bars": end, "max_bars": cap} and low < end < cap
+
+
+def test_every_piece_has_a_title_and_the_bars_asked_for():
+    from musegen_cli.contract import GenerateRequest
+    from musegen_cli.notation.abc_patches import split_units
+    from musegen_plugins.abc_transformer.family import bundled_models
+    from musegen_plugins.abc_transformer.inference import load
+
+    model = load(bundled_models()["default"])
+    request = GenerateRequest(conditions={"emotion": "Q3"}, count=2, seed=4, max_bars=5,
+                              sampling={"top_p": 0.95, "bar_retries": 4})
+    for piece in model.generate(request):
+        lines = piece.splitlines()
+        assert lines[1].startswith("T:") and " in " in lines[1], lines[:2]
+        body = piece.split("\nK:", 1)[1].split("\n", 1)[1]
+        assert sum(ends_bar(unit) for unit in split_units(body)) == 5
