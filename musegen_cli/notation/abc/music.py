@@ -6,8 +6,8 @@ of the bar: to every octave by default, `%%propagate-accidentals octave|not` nar
 a tie waiting for its note (which keeps the tied note's accidental across a bar line), an
 open tuplet and a pending broken rhythm. `MusicLine` reads one line of music into it.
 
-Lengths are Fractions of a whole note. A chord lasts as long as its first note (ABC 2.1
-4.17); broken rhythm `>` makes the pair 3/2 + 1/2 (`>>` 7/4 + 1/4); `(p:q:r` plays the next
+Lengths are Fractions of a whole note. A chord and each of its notes last as long as its
+first note (ABC 2.1 4.17; abc2midi plays it so); broken rhythm `>` makes the pair 3/2 + 1/2 (`>>` 7/4 + 1/4); `(p:q:r` plays the next
 r notes (default p) at q/p of their length, with q from the standard's table when omitted.
 """
 
@@ -243,7 +243,8 @@ class MusicLine:
                 self.position += len(marks)
             elif char in "^_=" or char.upper() in "ABCDEFG":
                 note = self._note()
-                self.voice.add_note(self._with_decorations(note))
+                if note is not None:
+                    self.voice.add_note(self._with_decorations(note))
             elif char in "zx":
                 self.position += 1
                 length = self._length()
@@ -271,8 +272,9 @@ class MusicLine:
 
     # -- pieces of music --------------------------------------------------------------------
 
-    def _note(self) -> Note:
-        """Read accidental, letter, octave marks, length and tie of one note."""
+    def _note(self) -> Note | None:
+        """Read accidental, letter, octave marks, length and tie of one note (None, with a
+        warning, for an accidental that no note follows)."""
         text = self.text
         decorations: list[str] = []
         accidental = None
@@ -292,7 +294,8 @@ class MusicLine:
                 decorations.append(text[self.position])
                 self.position += 1
         if self.position >= len(text) or text[self.position].upper() not in "ABCDEFG" or not text[self.position].isalpha():
-            raise self._error("a note letter (A-G or a-g) after the accidental")
+            self.reader.warn(self.number, self.position + 1, "an accidental with no note after it skipped")
+            return None
         letter = text[self.position]
         self.position += 1
         octave = 4 if letter.isupper() else 5
@@ -369,24 +372,27 @@ class MusicLine:
                 self.position += len(broken)
                 continue
             if char in "^_=" or (char.isalpha() and char.upper() in "ABCDEFG"):
-                notes.append(self._note())
+                note = self._note()
+                if note is not None:
+                    notes.append(note)
             elif char == '"':
                 self._quoted()
-            elif char == "!":
+            elif char in "!+":
                 self._decoration(char)
             elif char in " \t()-." or char in _SHORTHANDS:
                 self.position += 1
             else:
-                raise self._error(f"a note inside the chord, not {char!r}")
+                self.reader.warn(self.number, self.position + 1, f"{char!r} inside a chord skipped")
+                self.position += 1
         multiplier = self._length()
         tie = self._tie()
         if not notes:
             return  # `[]` holds nothing to play
-        lengths = [n.length * multiplier for n in notes]
+        length = notes[0].length * multiplier  # the first note's length is the chord's
         chord = Note(
             [n.pitches[0] for n in notes],
-            lengths[0],
-            lengths,
+            length,
+            [length] * len(notes),
             [n.tie_out[0] or tie for n in notes],
             accidentals=[n.accidentals[0] for n in notes],
             decorations=[d for n in notes for d in n.decorations],
@@ -407,6 +413,8 @@ class MusicLine:
             char = text[self.position]
             if char in "^_=" or (char.isalpha() and char.upper() in "ABCDEFG"):
                 note = self._note()
+                if note is None:
+                    continue
                 note.grace = True
                 note.tie_out = [False]
                 self.voice.bar.events.append(note)
