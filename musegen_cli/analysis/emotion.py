@@ -11,7 +11,10 @@ with a bare tonic (`K:G`) when the analysis finds that same tonic, e.g. a G mino
 ABC corpus: of the bare-tonic tunes the analysis calls minor, in Essen the largest group
 shares the declared tonic (800 of 1,866; 777 of them end on it), while in O'Neill's 268 of
 279 are the relative minor, 195 of them in tunes ending on the declared tonic: an analysis
-error, so there `K:G` stays major.
+error, so there `K:G` stays major. A declared mode counts only when the music closes on
+that key's tonic triad (`features`: the declared key is the piece's tonal centre); otherwise
+the analyzed key's mode decides, so a `K:` line rewritten by a header plan cannot make a
+piece minor by itself.
 
 Arousal comes from the density of notes as performed, `notes_per_second` (repeats
 expanded, at the declared tempo or the default of 120 quarter notes per minute):

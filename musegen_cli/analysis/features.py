@@ -20,7 +20,9 @@ Definitions (units and choices callers rely on):
 - `declared_key`/`declared_mode`: the opening key as declared (a bare ABC `K:G` is "G
   major", ABC's default); `analyzed_key`: music21's key analysis (Aarden-Essen weights,
   major or minor only) of the whole piece. `mode`/`mode_source`: the mode the emotion
-  rule uses, declared or analyzed, chosen by `declared.resolve_mode`.
+  rule uses: the last declared key's, chosen by `declared.resolve_mode`, only when the
+  music closes on that key's tonic triad (`ends_in_tonic_triad`: the declared key is the
+  piece's tonal centre); otherwise the analyzed key's. A header cannot make a piece minor.
 - `ends_on_tonic_triad`: every pitch sounding at the last note onset belongs to the tonic
   triad, with the tonic lowest (a melody must end on the tonic itself). The key is the
   last declared one that has a tonic (its mode chosen as for `mode`), else the analyzed key.
@@ -139,9 +141,11 @@ def analyze_score(
     density = played_notes / seconds if seconds > 0 else None
     mean = sum(pitches) / len(pitches)
     tonic, analyzed_mode = _analyze_key(score)
-    mode, mode_source = resolve_mode(declared.key, tonic, analyzed_mode)
-    feeling = emotion.classify(mode, density, mean)
     in_triad, on_tonic = _ending(events, _closing_key(declared, tonic, analyzed_mode))
+    mode, mode_source = resolve_mode(declared.final_key or declared.key, tonic, analyzed_mode)
+    if mode_source == "declared" and not in_triad:
+        mode, mode_source = analyzed_mode, "analyzed"  # it does not close in its declared key
+    feeling = emotion.classify(mode, density, mean)
     return replace(
         base,
         analyzed_key=f"{tonic} {analyzed_mode}",

@@ -123,8 +123,9 @@ def test_pickup_completed_by_the_last_bar() -> None:
 
 def test_ending_is_judged_in_the_last_declared_key() -> None:
     found = features("modulates_to_em.abc")
-    assert found.declared_key == "G major"  # the opening key decides valence
-    assert found.valence == "positive"
+    assert found.declared_key == "G major"
+    # It closes on E minor's tonic triad, the key in force at the end: that is its mode.
+    assert (found.mode, found.mode_source, found.valence) == ("minor", "declared", "negative")
     # Ends on [E,G,B,E]: the tonic chord of E minor (K:Em in the body), E lowest.
     assert found.ends_on_tonic_triad is True
     assert found.pitch_low == 52  # E,
@@ -213,4 +214,16 @@ def test_midi_declarations_come_from_the_score(tmp_path: Path) -> None:
     assert found.tempo_qpm == pytest.approx(240.0)
     assert found.duration_seconds == pytest.approx(8.0)
     assert found.declared_mode == "major"  # MIDI keeps only the signature: G major's one sharp
-    assert found.quadrant == "Q1"
+    # The reel ends on A, outside G major's tonic triad: its analyzed A minor gives the
+    # valence, as the ABC original's K:Ador does.
+    assert (found.mode, found.mode_source, found.quadrant) == ("minor", "analyzed", "Q2")
+
+
+def test_a_declared_mode_counts_only_when_the_music_closes_in_that_key() -> None:
+    # K:Am over C major music that ends on G (not in A minor's triad A C E): the header
+    # plan's rewritten K: line cannot make it minor; the analysis (C major) decides.
+    found = analyze_abc("X:1\nT:t\nM:4/4\nL:1/8\nK:Am\nCEGc GEC2|DFAc BGD2|CEGc GEC2|G8|]\n")
+    assert found.declared_mode == "minor" and found.analyzed_key.endswith("major")
+    assert (found.mode, found.mode_source, found.valence) == ("major", "analyzed", "positive")
+    closes = analyze_abc("X:1\nT:t\nM:4/4\nL:1/8\nK:Am\nCEGc GEC2|DFAc BGD2|CEGc GEC2|A8|]\n")
+    assert (closes.mode, closes.mode_source) == ("minor", "declared")
