@@ -2,17 +2,20 @@
 
 Every generated piece is measured by the analyzer and judged by the strict piece check
 (`analysis.piece_check`: it parses, its bars add up, its text keeps the ABC grammar, it has
-a title and a final bar line). `retry_invalid` resamples the invalid ones with fresh,
-deterministic seeds, so a run stays repeatable.
+a title and a final bar line), and each requested condition is measured on it
+(`analysis.adherence`). `retry_invalid` resamples the invalid ones with fresh,
+deterministic seeds, so a run stays repeatable; with `strict_conditions` a piece that misses
+a condition is resampled too (at least `STRICT_CONDITION_ROUNDS` rounds).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
+from musegen_cli.analysis.adherence import Held, conditions_held
 from musegen_cli.analysis.features import PieceFeatures
 from musegen_cli.analysis.piece_check import PieceCheck, check_piece
 from musegen_cli.contract import GenerateRequest, LoadedModel
@@ -22,6 +25,8 @@ from musegen_cli.files import atomic_write
 FORMATS = ("abc", "musicxml", "midi", "wav", "svg")
 #: Seed offset between retry rounds: far from the seeds a user would pick next.
 RETRY_SEED_STRIDE = 1_000_003
+#: Resampling rounds `--strict-conditions` allows at least, before a miss is reported.
+STRICT_CONDITION_ROUNDS = 8
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,16 @@ class GeneratedPiece:
     abc: str
     features: PieceFeatures
     attempts: int  # 1 when the first sample was kept
+    asked: Mapping[str, str] = field(default_factory=dict)  # the conditions it was generated under
+
+    @cached_property
+    def held(self) -> list[Held]:
+        """Each requested condition, measured on the piece."""
+        return conditions_held(self.abc, self.features, self.asked)
+
+    @property
+    def misses(self) -> list[Held]:
+        return [result for result in self.held if result.held is False]
 
     @cached_property
     def verdict(self) -> PieceCheck:
@@ -51,17 +66,25 @@ def check(abc: str) -> PieceFeatures:
     return analyze_abc(abc)
 
 
-def generate_checked(model: LoadedModel, request: GenerateRequest, retry_invalid: int = 0) -> list[GeneratedPiece]:
-    """`request.count` pieces; each invalid one is resampled up to `retry_invalid` times."""
-    pieces = [GeneratedPiece(text, check(text), 1) for text in model.generate(request)]
-    for attempt in range(1, retry_invalid + 1):
-        invalid = [i for i, piece in enumerate(pieces) if not piece.valid]
+def generate_checked(model: LoadedModel, request: GenerateRequest, retry_invalid: int = 0,
+                     strict_conditions: bool = False) -> list[GeneratedPiece]:
+    """`request.count` pieces; each invalid one (or, with `strict_conditions`, one that
+    misses a requested condition) is resampled up to `retry_invalid` times."""
+    asked = dict(request.conditions)
+
+    def good(piece: GeneratedPiece) -> bool:
+        return piece.valid and not (strict_conditions and piece.misses)
+
+    rounds = max(retry_invalid, STRICT_CONDITION_ROUNDS) if strict_conditions else retry_invalid
+    pieces = [GeneratedPiece(text, check(text), 1, asked) for text in model.generate(request)]
+    for attempt in range(1, rounds + 1):
+        invalid = [i for i, piece in enumerate(pieces) if not good(piece)]
         if not invalid:
             break
         retry = replace(request, count=len(invalid), seed=request.seed + attempt * RETRY_SEED_STRIDE)
         for index, text in zip(invalid, model.generate(retry)):
-            candidate = GeneratedPiece(text, check(text), attempt + 1)
-            if candidate.valid:
+            candidate = GeneratedPiece(text, check(text), attempt + 1, asked)
+            if good(candidate) or (candidate.valid and not pieces[index].valid):
                 pieces[index] = candidate
             else:
                 pieces[index] = replace(pieces[index], attempts=attempt + 1)
@@ -78,7 +101,7 @@ def generate_streaming(model: LoadedModel, request: GenerateRequest, write: Call
     for _row, fragment in model.stream(request):  # type: ignore[attr-defined]
         write(fragment)
         text += fragment
-    return GeneratedPiece(text, check(text), 1)
+    return GeneratedPiece(text, check(text), 1, dict(request.conditions))
 
 
 def parse_formats(spec: str) -> list[str]:

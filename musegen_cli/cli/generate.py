@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
@@ -36,17 +36,33 @@ def check_conditions(
     """Reject conditions the family does not accept, or values outside the valid ones.
 
     Valid values come from the family's declaration, or for model-dependent conditions
-    (`values=None`) from the loaded model's `known`.
+    (`values=None`) from the loaded model's `known`. A value that names one of them
+    unambiguously (`Chopin` for "Chopin, Frederic") stands for it.
     """
     accepted = {c.name: c for c in family.conditions}
+    found = dict(given)
     for name, value in given.items():
         if name not in accepted:
             names = ", ".join(sorted(accepted)) or "none"
             raise UserError(f"the {family.name} family does not accept the condition {name!r} (it accepts: {names})")
         values = accepted[name].values or known.get(name)
         if values is not None and value not in values:
-            raise UserError(f"invalid {name} {value!r}; valid values: {', '.join(values)}")
-    return given
+            found[name] = _unique_match(name, value, values)
+    return found
+
+
+def _unique_match(name: str, value: str, values: tuple[str, ...]) -> str:
+    """The one known value that ``value`` names (case aside: the whole value, or its part
+    before a comma, e.g. a composer's surname, or its beginning); else the error."""
+    wanted = value.strip().lower()
+    for test in (lambda v: v.lower() == wanted, lambda v: v.split(",")[0].strip().lower() == wanted,
+                 lambda v: v.lower().startswith(wanted)):
+        matches = [v for v in values if test(v)] if wanted else []
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise UserError(f"{name} {value!r} could be any of: {'; '.join(matches)}; give one of them")
+    raise UserError(f"invalid {name} {value!r}; valid values: {'; '.join(values)}")
 
 
 def sampling_settings(loaded: object, temperature: float | None, top_k: int | None, top_p: float | None,
@@ -70,12 +86,15 @@ def show_summary(pieces: list[GeneratedPiece], seed: int) -> None:
     """A table of each piece's measured features on stderr (stdout stays pure ABC)."""
     from rich.table import Table
 
-    table = Table("#", "valid", "bars", "key", "qpm", "notes/s", "pitch", "Q", title=f"seed {seed}")
+    asked = any(piece.held for piece in pieces)
+    columns = ["#", "valid", "bars", "key", "qpm", "notes/s", "pitch", "Q"] + (["held"] if asked else [])
+    table = Table(*columns, title=f"seed {seed}")
     for index, piece in enumerate(pieces, start=1):
         f = piece.features
         verdict = "yes" if piece.valid else f"no ({piece.verdict.reason})"
+        held = [_held_cell(piece)] if asked else []
         if not f.parses:
-            table.add_row(str(index), verdict, "-", "-", "-", "-", "-", "-")
+            table.add_row(str(index), verdict, "-", "-", "-", "-", "-", "-", *held)
             continue
         table.add_row(
             str(index),
@@ -86,8 +105,21 @@ def show_summary(pieces: list[GeneratedPiece], seed: int) -> None:
             _number(f.notes_per_second, ".2f"),
             _number(f.pitch_mean, ".1f"),
             str(f.quadrant or "-"),
+            *held,
         )
     console.print(table)
+
+
+def _held_cell(piece: GeneratedPiece) -> str:
+    """Each requested condition with yes, no or ? (not measurable on a piece)."""
+    return " ".join(f"{r.name} {'yes' if r.held else '?' if r.held is None else 'no'}" for r in piece.held)
+
+
+def warn_misses(pieces: list[GeneratedPiece]) -> None:
+    """One line per requested condition a piece did not hold."""
+    for index, piece in enumerate(pieces, start=1):
+        for miss in piece.misses:
+            warn(f"piece {index}: {miss.miss}")
 
 
 EPILOG = (
@@ -213,6 +245,10 @@ def generate_command(
         int, typer.Option("--bar-retries", min=0, help="Write a bar again up to N times when it does not fit "
                           "the meter (0: off).")
     ] = 8,
+    strict_conditions: Annotated[
+        bool, typer.Option("--strict-conditions", help="Resample a piece until every requested condition it can "
+                           "be measured on holds (bounded: at least 8 rounds); otherwise each miss is a warning.")
+    ] = False,
     retry_invalid: Annotated[
         int, typer.Option("--retry-invalid", min=0, help="Resample a piece that fails its checks up to N times.")
     ] = 0,
@@ -286,6 +322,12 @@ def generate_command(
         max_bars=bars,
         sampling=sampling_settings(loaded, temperature, top_k, top_p, bar_retries),
     )
+    if request.prime is not None:
+        from musegen_cli.analysis.adherence import prime_conflicts
+
+        conflicts = prime_conflicts(request.prime, request.conditions)
+        if conflicts:
+            raise UserError("; ".join(conflicts) + ": change the prime or drop the condition")
     if getattr(loaded, "output_kind", "abc") == "audio":
         extra = {"duration": duration, "guidance_scale": guidance_scale}
         request = replace(request, sampling={**request.sampling, **{k: v for k, v in extra.items() if v is not None}})
@@ -297,7 +339,7 @@ def generate_command(
     wanted = parse_formats(formats or "abc")
     if output is None and wanted != ["abc"]:
         raise UserError("--format other than abc needs -o DIR")
-    live = count == 1 and output is None and not json_output and retry_invalid == 0
+    live = count == 1 and output is None and not json_output and retry_invalid == 0 and not strict_conditions
     live = live and sys.stdout.isatty() and can_stream(loaded)
     transfer = transfer_spec(transfer_from, take, transfer_of)
     live = live and transfer is None
@@ -308,7 +350,7 @@ def generate_command(
             pieces = [generate_streaming(loaded, request, lambda text: (sys.stdout.write(text), sys.stdout.flush()))]
             sys.stdout.write("\n")
         else:
-            pieces = generate_checked(loaded, request, retry_invalid)
+            pieces = generate_checked(loaded, request, retry_invalid, strict_conditions)
     written: list[str] = []
     if output is not None:
         for index, piece in enumerate(pieces, start=1):
@@ -323,11 +365,12 @@ def generate_command(
             {
                 "model": info.name,
                 "seed": seed,
-                "conditions": dict(given),
+                "conditions": dict(request.conditions),
                 "pieces": [
                     {"abc": p.abc, "valid": p.valid, "reasons": list(p.verdict.reasons),
                      "closes_on_tonic_triad": p.verdict.closes_on_tonic_triad,
                      "closes_on_tonic": p.verdict.closes_on_tonic,
+                     "conditions_held": [asdict(result) for result in p.held],
                      "attempts": p.attempts, "features": p.features.to_dict()}
                     for p in pieces
                 ],
@@ -335,6 +378,7 @@ def generate_command(
             }
         )
         return
+    warn_misses(pieces)
     show_summary(pieces, seed)
     if written:
         console.print(f"Wrote {len(written)} file(s) to {output}.")

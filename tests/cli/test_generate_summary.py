@@ -28,3 +28,18 @@ def test_invalid_pieces_say_why(capsys):
     table = " ".join(capsys.readouterr().err.split())
     assert "no (1 bar off the meter)" in table and "no (2 bars off the meter)" in table
     assert "no title (T:)" in table
+
+
+def test_a_value_that_names_one_known_value_stands_for_it():
+    import pytest
+
+    from musegen_cli.errors import UserError
+    from musegen_plugins.abc_transformer.family import FAMILY
+
+    known = {"composer": ("Bach, Johann Sebastian", "Bach, Carl Philipp Emanuel", "Chopin, Frederic")}
+    assert generate.check_conditions(FAMILY, {"composer": "Chopin"}, known) == {"composer": "Chopin, Frederic"}
+    assert generate.check_conditions(FAMILY, {"composer": "Chopin, Frederic"}, known)["composer"] == "Chopin, Frederic"
+    with pytest.raises(UserError, match="could be any of: Bach, Johann Sebastian; Bach, Carl"):
+        generate.check_conditions(FAMILY, {"composer": "bach"}, known)
+    with pytest.raises(UserError, match="invalid composer 'Brahms'"):
+        generate.check_conditions(FAMILY, {"composer": "Brahms"}, known)

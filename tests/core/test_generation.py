@@ -80,3 +80,12 @@ def test_streaming_passes_text_on_as_it_comes_and_checks_the_whole():
     assert can_stream(model) and not can_stream(ScriptedModel([]))
     piece = generate_streaming(model, GenerateRequest(conditions={}, count=1, seed=1), seen.append)
     assert len(seen) == 3 and piece.abc == "".join(seen) == GOOD and piece.valid
+
+
+def test_strict_conditions_resample_a_piece_that_misses_one():
+    jig = GOOD.replace("M:4/4", "M:6/8").replace("GABc dedB|c2A2 G4|]", "GAB cde|d3 B3|]")
+    request = GenerateRequest(conditions={"meter": "4/4"}, count=1, seed=2)
+    (kept,) = generate_checked(ScriptedModel([[jig]]), request)
+    assert kept.valid and [(m.name, m.found) for m in kept.misses] == [("meter", "6/8")]
+    (strict,) = generate_checked(ScriptedModel([[jig], [jig], [GOOD]]), request, strict_conditions=True)
+    assert strict.abc == GOOD and strict.attempts == 3 and not strict.misses
