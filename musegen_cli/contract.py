@@ -44,6 +44,10 @@ class GenerateRequest:
 
 
 class Trainer(Protocol):
+    """A trainer may also offer `options`: the dataclass whose fields are its `--set` keys
+    (name, type, default), which `musegen train --help` lists. A trainer that resumes records
+    its seed in the manifest's provenance (`provenance.seed`), which `--resume` reports."""
+
     def train(self, request: TrainRequest, on_progress: ProgressCallback) -> Path:
         """Fit a model, checkpointing into `request.output`; return the model directory."""
 

@@ -72,6 +72,16 @@ def write_model_dir(
     return path
 
 
+def training_record(folder: Path) -> dict[str, Any]:
+    """The manifest a training run left in ``folder``: the model's own, else that of its latest
+    checkpoint (``folder/last``, where the trainers keep one). `train --resume` reads the family
+    and the seed from it."""
+    for candidate in (folder, folder / "last"):
+        if is_model_dir(candidate):
+            return read_manifest(candidate)
+    raise UserError(f"--resume: {folder} holds no model yet (no {MANIFEST}); train without --resume")
+
+
 def load_weights(path: Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
     """Tensors from `model.safetensors` (no pickle involved)."""
     from safetensors import SafetensorError

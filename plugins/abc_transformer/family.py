@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from musegen_cli.registry import ModelFamily
 
 from .conditions import CONDITIONS
+from .options import Options
 
 if TYPE_CHECKING:
     import torch
@@ -44,7 +45,10 @@ def bundled_models() -> dict[str, Path]:
 
 
 class Trainer:
-    """``musegen train --family abc-transformer``: see ``training`` for the options."""
+    """``musegen train --family abc-transformer``: see ``training``; ``options`` holds the
+    ``--set`` keys (``musegen train --help`` lists them)."""
+
+    options = Options
 
     def train(self, request: TrainRequest, on_progress: ProgressCallback) -> Path:
         from .training import train

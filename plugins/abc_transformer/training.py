@@ -1,6 +1,6 @@
 """Training an abc-transformer: data, batches, the loop, checkpoints and resume.
 
-Read top to bottom: ``Options`` (every knob ``--set KEY=VALUE`` can turn), ``load_pieces``
+Read top to bottom (``Options``, every knob ``--set KEY=VALUE`` can turn, is in ``options``): ``load_pieces``
 (a dataset folder or ABC files -> clean tunes with conditions), ``LengthBatches`` (which pieces a
 step sees, decided by the seed and the step number alone), then ``train`` (AdamW, warmup +
 cosine learning rate, gradient clipping and accumulation, bf16 autocast on CUDA, periodic
@@ -20,7 +20,6 @@ reproduces an uninterrupted run exactly (on the same device and thread count).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import math
 import os
@@ -45,6 +44,7 @@ from musegen_cli.parallel import default_workers
 
 from . import conditions as cond
 from .model import PRESETS, AbcTransformer, ModelConfig
+from .options import Options
 
 FAMILY_NAME = "abc-transformer"
 STATE_JSON = "training_state.json"
@@ -52,52 +52,7 @@ STATE_TENSORS = "training_state.safetensors"
 LAST = "last"
 
 
-# ----- options ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Options:
-    """Training settings; ``musegen train --set KEY=VALUE`` overrides any of them."""
-
-    max_steps: int = 2000  # optimizer steps; also the length of the cosine schedule
-    max_minutes: float | None = None  # stop earlier when this much wall time has passed
-    batch_size: int = 16  # pieces per micro-batch (per process under DDP)
-    accumulate: int = 1  # micro-batches per optimizer step
-    lr: float = 3e-4
-    min_lr_ratio: float = 0.1  # the cosine ends at lr * min_lr_ratio
-    warmup: int = 100  # linear warmup steps (capped at a tenth of max_steps)
-    weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.95
-    grad_clip: float = 1.0  # 0 switches clipping off
-    eval_every: int = 200  # steps between validation + checkpoint; the last step always does both
-    eval_pieces: int = 256  # at most this many validation pieces per evaluation
-    condition_keep: float = 0.5  # each condition line kept with this probability ...
-    condition_drop_all: float = 0.1  # ... and all dropped with this one
-    char_patch_sample: int | None = None  # spell only this many target patches per batch (NotaGen)
-    max_patches: int | None = None  # crop length; default and maximum: the model's context
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], base: Options | None = None) -> Options:
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(fields))
-        if unknown:
-            raise UserError(f"abc-transformer has no training option {unknown[0]!r}; its options: {', '.join(fields)}")
-        merged = {**asdict(base or cls()), **values}
-        for name in ("max_steps", "batch_size", "accumulate", "eval_every", "eval_pieces"):
-            if not isinstance(merged[name], int) or isinstance(merged[name], bool) or merged[name] < 1:
-                raise UserError(f"{name} must be a positive whole number, got {merged[name]!r}")
-        for name in ("lr", "warmup", "weight_decay", "grad_clip", "min_lr_ratio"):
-            if not isinstance(merged[name], (int, float)) or isinstance(merged[name], bool) or merged[name] < 0:
-                raise UserError(f"{name} must be a number >= 0, got {merged[name]!r}")
-        for name in ("condition_keep", "condition_drop_all", "beta1", "beta2"):
-            if not isinstance(merged[name], (int, float)) or not 0 <= merged[name] <= 1:
-                raise UserError(f"{name} must be a number from 0 to 1, got {merged[name]!r}")
-        for name in ("max_minutes", "char_patch_sample", "max_patches"):
-            value = merged[name]
-            if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0):
-                raise UserError(f"{name} must be a positive number, got {value!r}")
-        return cls(**merged)
+# ----- schedule -----------------------------------------------------------------------------
 
 
 def learning_rate(step: int, options: Options) -> float:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from musegen_cli.registry import Condition, ModelFamily
 
+from .options import Options
+
 if TYPE_CHECKING:
     import torch
 
@@ -31,7 +33,10 @@ CONDITIONS = (
 
 
 class Trainer:
-    """``musegen train --family muser``: both stages; see ``training`` for the options."""
+    """``musegen train --family muser``: both stages, see ``training``; ``options`` holds the
+    ``--set`` keys (``musegen train --help`` lists them)."""
+
+    options = Options
 
     def train(self, request: TrainRequest, on_progress: ProgressCallback) -> Path:
         from .training import train

@@ -2,7 +2,7 @@
 
 Steps ``0 .. vae_steps`` fit the VQ-VAE (reconstruction + VQ + element regularization); the
 following ``prior_steps`` freeze it, encode every training window to codes once, and fit the
-prior on (emotion, codes). ``--set KEY=VALUE`` turns any field of ``Options``.
+prior on (emotion, codes). ``--set KEY=VALUE`` turns any field of ``Options`` (``options``).
 
 Output directory layout::
 
@@ -16,7 +16,6 @@ saved, so ``--resume`` reproduces an uninterrupted run exactly (same device and 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import random
 import sys
@@ -37,59 +36,11 @@ from . import data as muser_data
 from . import tokens
 from .inference import FAMILY_NAME, config_of, split_weights
 from .model import EMOTIONS, NO_EMOTION, PRESETS, ModelConfig, MuserVAE, Prior
+from .options import Options
 
 LAST = "last"
 #: Steps between progress reports (and the last step of each stage).
 LOG_EVERY = 10
-
-
-@dataclass(frozen=True)
-class Options:
-    """Training settings; ``musegen train --set KEY=VALUE`` overrides any of them."""
-
-    vae_steps: int = 1500  # stage 1: VQ-VAE optimizer steps
-    prior_steps: int = 1000  # stage 2: prior optimizer steps
-    batch_size: int = 16
-    lr: float = 1e-3
-    prior_lr: float = 1e-3
-    warmup: int = 50  # linear warmup steps of each stage (capped at a tenth of it)
-    weight_decay: float = 0.01
-    grad_clip: float = 1.0  # 0 switches clipping off
-    beta: float = 0.25  # VQ commitment weight
-    reg_weight: float = 1.0  # weight of the element regularization loss
-    reg_delta: float = 1.0  # tanh sharpness of the regularization
-    restart_every: int = 50  # steps between dead-code restarts in stage 1 (0: never)
-    emotion_drop: float = 0.1  # prior trained without its emotion this often
-    eval_every: int = 250
-    eval_pieces: int = 64
-    max_pieces: int | None = None  # use only this many training pieces, taken in turn from each quadrant
-    max_minutes: float | None = None  # stop earlier when this much wall time has passed
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], base: Options | None = None) -> Options:
-        fields = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(values) - set(fields))
-        if unknown:
-            raise UserError(f"muser has no training option {unknown[0]!r}; its options: {', '.join(fields)}")
-        merged = {**asdict(base or cls()), **values}
-        for name in ("vae_steps", "prior_steps", "restart_every"):
-            if not isinstance(merged[name], int) or isinstance(merged[name], bool) or merged[name] < 0:
-                raise UserError(f"{name} must be a whole number >= 0, got {merged[name]!r}")
-        for name in ("batch_size", "eval_every", "eval_pieces"):
-            if not isinstance(merged[name], int) or isinstance(merged[name], bool) or merged[name] < 1:
-                raise UserError(f"{name} must be a positive whole number, got {merged[name]!r}")
-        for name in ("lr", "prior_lr", "warmup", "weight_decay", "grad_clip", "beta", "reg_weight", "reg_delta"):
-            if not isinstance(merged[name], (int, float)) or isinstance(merged[name], bool) or merged[name] < 0:
-                raise UserError(f"{name} must be a number >= 0, got {merged[name]!r}")
-        if not isinstance(merged["emotion_drop"], (int, float)) or not 0 <= merged["emotion_drop"] <= 1:
-            raise UserError(f"emotion_drop must be a number from 0 to 1, got {merged['emotion_drop']!r}")
-        for name in ("max_pieces", "max_minutes"):
-            value = merged[name]
-            if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0):
-                raise UserError(f"{name} must be a positive number, got {value!r}")
-        if merged["vae_steps"] + merged["prior_steps"] < 1:
-            raise UserError("vae_steps + prior_steps must be at least 1")
-        return cls(**merged)
 
 
 def learning_rate(step: int, total: int, peak: float, warmup: int) -> float:
