@@ -24,11 +24,15 @@ def register(app: typer.Typer) -> None:
         from musegen_cli import config
 
         settings = config.load()
+        candidates = config.config_files()
+        read = [path for path in candidates if path.is_file()]  # what `config.load` read
+        not_found = [path for path in candidates if not path.is_file()]
         if json_output:
             emit_json(
                 {
                     "settings": {s.key: {"value": s.value, "source": s.source} for s in settings.values()},
-                    "files": [str(p) for p in config.config_files()],
+                    "files": [str(p) for p in read],
+                    "files_not_found": [str(p) for p in not_found],
                 }
             )
             return
@@ -36,4 +40,6 @@ def register(app: typer.Typer) -> None:
         for key, setting in sorted(settings.items()):
             table.add_row(key, repr(setting.value), setting.source, config.env_name(key), config.DEFAULTS[key][1])
         stdout_console.print(table)
-        stdout_console.print("Files read (lowest priority first): " + ", ".join(map(str, config.config_files())))
+        stdout_console.print("Files read (lowest priority first): " + (", ".join(map(str, read)) or "none"))
+        if not_found:
+            stdout_console.print("Not found (read when they exist): " + ", ".join(map(str, not_found)))

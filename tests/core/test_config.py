@@ -69,3 +69,25 @@ def test_config_command_shows_sources(monkeypatch, tmp_path):
     data = json.loads(result.stdout)
     assert data["settings"]["device"] == {"value": "cpu", "source": "MUSEGEN_DEVICE"}
     assert data["settings"]["threads"]["source"] == "default"
+
+
+def test_config_lists_as_read_only_the_files_that_exist(monkeypatch, tmp_path, isolated_home):
+    import json
+
+    from typer.testing import CliRunner
+
+    from musegen_cli import paths
+    from musegen_cli.cli.app import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "musegen.toml").write_text('device = "cpu"\n')
+    data = json.loads(CliRunner().invoke(app, ["config", "--json"]).stdout)
+    assert data["files"] == [str(tmp_path / "musegen.toml")]
+    assert data["files_not_found"] == [str(paths.user_config_file())]
+    result = CliRunner().invoke(app, ["config"], env={"COLUMNS": "1000"})
+    read_line = next(line for line in result.stdout.splitlines() if line.startswith("Files read"))
+    assert str(tmp_path / "musegen.toml") in read_line and str(paths.user_config_file()) not in read_line
+    assert f"Not found (read when they exist): {paths.user_config_file()}" in result.stdout
+    (tmp_path / "musegen.toml").unlink()
+    result = CliRunner().invoke(app, ["config"], env={"COLUMNS": "1000"})
+    assert "Files read (lowest priority first): none" in result.stdout
