@@ -5,7 +5,8 @@ Two kinds of score, together or apart:
 - `--features` (the default when nothing else is asked): the analyzer's musical features
   and metrics (`musegen_cli.analysis`);
 - learned scores from the scorer (`musegen_cli.scoring`): `--reference` (cosine to a
-  reference set's mean, and `plagiarism`: the nearest single reference piece), `--text`
+  reference set's mean, and `plagiarism`: the nearest single reference piece, with its
+  percentile and verdict against the set's own nearest neighbours), `--text`
   (cosine to a description), `--emotion Q1` (the classifier's probability of a quadrant).
   `--save-features FILE` saves the pieces' embeddings to use as a reference later.
 
@@ -143,6 +144,7 @@ def add_learned_scores(rows: list[dict[str, Any]], pieces: list[InputPiece], sco
         columns["reference"] = ref.reference_scores(embeddings, reference_set).tolist()
         columns["plagiarism"] = best.tolist()
         columns["plagiarism_match"] = names
+        columns.update(_plagiarism_columns(best.tolist(), reference_set))
     if text is not None:
         columns["text"] = ref.text_scores(embeddings, scorer.embed_texts([text])[0]).tolist()
     if emotion is not None:
@@ -152,6 +154,28 @@ def add_learned_scores(rows: list[dict[str, Any]], pieces: list[InputPiece], sco
             row[name] = None
         for i, value in zip(indices, values):
             rows[i][name] = value
+
+
+def _plagiarism_columns(similarities: list[float], reference_set: Any) -> dict[str, list[Any]]:
+    """Each nearest-piece cosine's percentile and verdict against the reference set's own
+    nearest-neighbour cosines, and the thresholds (`musegen_cli.scoring.plagiarism`);
+    None for a set too small to calibrate."""
+    from musegen_cli.scoring.plagiarism import calibrate
+
+    calibration = calibrate(reference_set)
+    count = len(similarities)
+    if calibration is None:
+        return {name: [None] * count for name in _PLAGIARISM_COLUMNS}
+    return {
+        "plagiarism_percentile": [calibration.percentile(s) for s in similarities],
+        "plagiarism_verdict": [calibration.verdict(s) for s in similarities],
+        "plagiarism_copy_threshold": [calibration.copy_threshold] * count,
+        "plagiarism_close_threshold": [calibration.close_threshold] * count,
+    }
+
+
+_PLAGIARISM_COLUMNS = ("plagiarism_percentile", "plagiarism_verdict", "plagiarism_copy_threshold",
+                       "plagiarism_close_threshold")
 
 
 def _embed_rows(rows: list[dict[str, Any]], pieces: list[InputPiece], scorer: Scorer) -> list[tuple[int, Any]]:
@@ -208,9 +232,29 @@ _LEGEND = (
 
 
 _LEARNED_LEGEND = (
-    "ref: cosine to the reference set's mean; nearest: the closest reference piece and its cosine; "
+    "ref: cosine to the reference set's mean; nearest: the closest reference piece and its cosine{calibration}; "
     "text: cosine to the description; P(Qn): the emotion classifier's probability; Q: the analyzer's quadrant"
 )
+
+
+def _learned_legend(rows: list[dict[str, Any]]) -> str:
+    """The legend, with the plagiarism thresholds of this reference set when it has them."""
+    calibrated = next((r for r in rows if r.get("plagiarism_copy_threshold") is not None), None)
+    if calibrated is None:
+        return _LEARNED_LEGEND.format(calibration="")
+    return _LEARNED_LEGEND.format(calibration=(
+        ", its percentile pN among the reference pieces' own nearest-neighbour cosines and the verdict "
+        f"(copy from p99: {calibrated['plagiarism_copy_threshold']:.5f}, "
+        f"close from p90: {calibrated['plagiarism_close_threshold']:.5f})"))
+
+
+def _nearest(row: dict[str, Any]) -> str:
+    if row["plagiarism"] is None:
+        return "-"
+    if row.get("plagiarism_verdict") is None:
+        return f"{row['plagiarism']:.4f} {row['plagiarism_match']}"
+    return (f"{row['plagiarism']:.4f} p{row['plagiarism_percentile']:.0f} {row['plagiarism_verdict']} "
+            f"{row['plagiarism_match']}")
 
 
 def _learned_columns(rows: list[dict[str, Any]]) -> list[tuple[str, Any]]:
@@ -223,8 +267,7 @@ def _learned_columns(rows: list[dict[str, Any]]) -> list[tuple[str, Any]]:
     present = set(rows[0]) if rows else set()
     if "reference" in present:
         columns += [("ref", lambda r: _number(r["reference"], 3)),
-                    ("nearest", lambda r: "-" if r["plagiarism"] is None
-                     else f"{r['plagiarism']:.3f} {r['plagiarism_match']}")]
+                    ("nearest", _nearest)]
     if "text" in present:
         columns.append(("text", lambda r: _number(r["text"], 3)))
     for quadrant in QUADRANTS:
@@ -240,7 +283,7 @@ def render_table(rows: list[dict[str, Any]]) -> None:
 
 def render_learned_table(rows: list[dict[str, Any]]) -> None:
     """The learned scores beside the piece's key and analyzed quadrant."""
-    _print_table(rows, _learned_columns(rows), _LEARNED_LEGEND)
+    _print_table(rows, _learned_columns(rows), _learned_legend(rows))
 
 
 def _print_table(rows: list[dict[str, Any]], columns: list[tuple[str, Any]], legend: str) -> None:

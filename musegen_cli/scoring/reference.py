@@ -10,7 +10,8 @@ Scores, each a cosine between L2-normalised embeddings (in [-1, 1]):
 
 - `reference`: to the normalised mean embedding of the set, the CLaMP 2 score NotaGen's
   DPO rewards (how much a piece sounds like the set as a whole);
-- `plagiarism`: to the single nearest reference piece, and which one it is;
+- `plagiarism`: to the single nearest reference piece, and which one it is (calibrated into a
+  percentile and a verdict by `musegen_cli.scoring.plagiarism`);
 - `text`: to the embedding of a text description.
 """
 
