@@ -12,8 +12,7 @@ Fidelity rules (measured by benchmarks/convert_fidelity.py):
 - accidentals are written whenever *any* common reading could get the note wrong
   (`abc_spelling`);
 - key, meter and tempo changes are written as field lines (classic) or inline fields at the
-  start of a voice's bar (interleaved); music21's reader ignores inline fields, which
-  `abc_text.normalize_for_music21` rewrites before parsing;
+  start of a voice's bar (interleaved);
 - grace notes are kept as `{...}` groups, chord symbols as `"..."` annotations; lyrics,
   dynamics, articulations, slurs and clef changes are not written.
 """
