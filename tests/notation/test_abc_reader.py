@@ -111,3 +111,11 @@ def test_writing_midi_from_abc_does_not_need_music21() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_a_voice_overlay_plays_beside_its_bar_and_repeats_with_it() -> None:
+    tune = read_tune("X:1\nL:1/4\nK:C\n|:C D E F|G2 A2 & E2 F2:|\n")
+    assert [v.id for v in tune.voices] == ["1", "1&1"] and tune.staff_groups == [["1", "1&1"]]
+    notes = sorted((float(n.start * 4), n.pitch) for n in perform(tune).notes)
+    once = [(0.0, 60), (1.0, 62), (2.0, 64), (3.0, 65), (4.0, 64), (4.0, 67), (6.0, 65), (6.0, 69)]
+    assert notes == once + [(t + 8, p) for t, p in once]

@@ -68,7 +68,9 @@ class VoiceState:
     broken_next: Fraction = Fraction(1)
     last_timed: Note | Rest | None = None
     decorations: list[str] = field(default_factory=list)
-    skipping_overlay: bool = False
+    #: Voice overlays (`&`): their states, and which one the current bar is in (0: none).
+    overlays: list[VoiceState] = field(default_factory=list)
+    overlay_index: int = 0
 
     # -- events -----------------------------------------------------------------------------
 
@@ -155,7 +157,7 @@ class VoiceState:
         if endings:
             self.bar.ending_start = endings
         self.bar_accidentals = {}
-        self.skipping_overlay = False
+        self.overlay_index = 0
 
     def ending(self, numbers: frozenset[int]) -> None:
         self.bar.ending_start = numbers
@@ -187,12 +189,46 @@ class VoiceState:
             if tempo:
                 self.bar.events.append(TempoChange(tempo))
 
-    def finish(self) -> Voice:
-        if self.bar.has_music or self.bar.repeat_start or self.bar.ending_start:
-            if self.bar.has_music:
-                self.voice.bars.append(self.bar)
+    def overlay(self) -> VoiceState:
+        """The state of the next overlay of this bar (`&`): a voice of its own that starts
+        with this bar, its earlier bars silent."""
+        self.overlay_index += 1
+        if len(self.overlays) < self.overlay_index:
+            voice = Voice(f"{self.voice.id}&{self.overlay_index}", transpose=self.voice.transpose)
+            self.overlays.append(
+                VoiceState(voice, self.signature, self.octave, self.unit, self.meter, self.compound,
+                           self.propagation, self.broken_ratio)
+            )
+        state = self.overlays[self.overlay_index - 1]
+        state.signature, state.unit, state.meter = self.signature, self.unit, self.meter
+        while len(state.voice.bars) < len(self.voice.bars):
+            state.voice.bars.append(Bar([Rest(self.voice.bars[len(state.voice.bars)].length, invisible=True)]))
+        state.bar_accidentals = dict(self.bar_accidentals)
+        return state
+
+    def close_overlay(self) -> None:
+        """An overlay's bar ends with its main voice's bar."""
+        if self.bar.has_music:
+            self.voice.bars.append(self.bar)
         self.bar = Bar()
-        return self.voice
+
+    def finish(self) -> list[Voice]:
+        """This voice and its overlays; an overlay's bars take the main voice's bar lines,
+        so that repeats play them alike."""
+        if self.bar.has_music:
+            self.voice.bars.append(self.bar)
+        self.bar = Bar()
+        voices = [self.voice]
+        for state in self.overlays:
+            state.finish()
+            bars = state.voice.bars
+            for index, main in enumerate(self.voice.bars):
+                if index >= len(bars):
+                    bars.append(Bar([Rest(main.length, invisible=True)]))
+                bars[index].repeat_start, bars[index].repeat_end = main.repeat_start, main.repeat_end
+                bars[index].ending_start, bars[index].final, bars[index].part = main.ending_start, main.final, main.part
+            voices.append(state.voice)
+        return voices
 
 
 def _scale(event: Note | Rest, factor: Fraction) -> None:
@@ -211,16 +247,20 @@ class MusicLine:
         self.text = text.rstrip()
         self.number = number
         self.position = 0
+        self.main: VoiceState | None = None  # the voice an overlay (`&`) belongs to
 
     def read(self, voice: VoiceState) -> None:
         self.voice = voice
+        self._read()
+        if self.main is not None:  # an overlay ends with its line at the latest
+            self.voice.close_overlay()
+            self.voice, self.main = self.main, None
+
+    def _read(self) -> None:
         text = self.text
         while self.position < len(text):
             start = self.position
             char = text[start]
-            if self.voice.skipping_overlay and not _BAR.match(text, start):
-                self.position += 1
-                continue
             if char in " \t`$*":
                 self.position += 1
             elif char == '"':
@@ -258,8 +298,8 @@ class MusicLine:
                 self.voice.tie_last()  # `G3 -G2`: a tie after a space still ties (abc2midi)
                 self.position += 1
             elif char == "&":
-                self.reader.warn(self.number, start + 1, "voice overlay (&) is not played; its notes are skipped")
-                self.voice.skipping_overlay = True
+                self.main = self.main or self.voice
+                self.voice = self.main.overlay()
                 self.position += 1
             elif char in _SHORTHANDS:
                 self.voice.decorations.append(char)
@@ -456,6 +496,9 @@ class MusicLine:
             self.voice.add_rest(Rest(bar_length, invisible=invisible))
 
     def _bar(self) -> None:
+        if self.main is not None:  # the bar line ends the overlay's bar and its voice's
+            self.voice.close_overlay()
+            self.voice, self.main = self.main, None
         match = _BAR.match(self.text, self.position)
         token = match.group(0)
         self.position = match.end()

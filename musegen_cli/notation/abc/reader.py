@@ -65,7 +65,8 @@ class _TuneReader:
         for voice_id, spec in self.voice_specs.items():
             self._voice(voice_id, spec)
         self._read_body(body_start)
-        voices = [state.finish() for state in self.voices.values()]
+        voices = [voice for state in self.voices.values() for voice in state.finish()]
+        overlaid = [[s.voice.id] + [o.voice.id for o in s.overlays] for s in self.voices.values() if s.overlays]
         voices = [v for v in voices if any(bar.has_music for bar in v.bars)] or voices[:1]
         if not voices or not any(bar.has_music for bar in voices[0].bars):
             raise UserError("no notes found in the ABC input")
@@ -80,7 +81,7 @@ class _TuneReader:
             tempo=self.tempo,
             voices=voices,
             play_order=fields.read_play_order(self.header["P"]) if self.header.get("P") else [],
-            staff_groups=self.staff_groups,
+            staff_groups=self.staff_groups + overlaid,
             warnings=self.warnings,
         )
 
