@@ -68,14 +68,11 @@ def load_reference_music(spec: str, scorer: Scorer) -> tuple[ReferenceSet, list[
 
 
 def copy_pieces(model_dir: Path) -> list[tuple[str, str]]:
-    """The training split of the dataset the model's manifest names, when it is here."""
-    from musegen_cli.model_dir import read_manifest
-    from musegen_cli.scoring.similarity import dataset_pieces
+    """The training split of the dataset the model was trained on, when it is here."""
+    from musegen_cli.scoring.training_copies import training_pieces
 
-    data = (read_manifest(model_dir).get("provenance") or {}).get("data")
-    if data and (Path(data) / "train.jsonl").is_file():
-        return dataset_pieces(Path(data))
-    return []
+    found = training_pieces(model_dir)
+    return [] if found is None else found[1]
 
 
 def check_family(family: ModelFamily, condition_sets: list[dict[str, str]]) -> None:

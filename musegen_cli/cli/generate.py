@@ -25,6 +25,8 @@ from musegen_cli.registry import ModelFamily
 if TYPE_CHECKING:
     from musegen_cli.contract import GenerateRequest
     from musegen_cli.generation import GeneratedPiece
+    from musegen_cli.scoring.similarity import Match
+    from musegen_cli.scoring.training_copies import CopyCheck
 
 #: Conditions with a flag of their own; any other a family accepts goes through --condition.
 NAMED_CONDITIONS = ("emotion", "period", "composer", "instrumentation")
@@ -82,19 +84,22 @@ def _number(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def show_summary(pieces: list[GeneratedPiece], seed: int) -> None:
-    """A table of each piece's measured features on stderr (stdout stays pure ABC)."""
+def show_summary(pieces: list[GeneratedPiece], seed: int, copies: CopyCheck | None = None) -> None:
+    """A table of each piece's measured features on stderr (stdout stays pure ABC); with
+    ``copies``, whether each piece copies a training piece of its model."""
     from rich.table import Table
 
     asked = any(piece.held for piece in pieces)
     columns = ["#", "valid", "bars", "key", "qpm", "notes/s", "pitch", "Q"] + (["held"] if asked else [])
+    columns += ["training copy"] if copies is not None else []
     table = Table(*columns, title=f"seed {seed}")
     for index, piece in enumerate(pieces, start=1):
         f = piece.features
         verdict = "yes" if piece.valid else f"no ({piece.verdict.reason})"
-        held = [_held_cell(piece)] if asked else []
+        extra = [_held_cell(piece)] if asked else []
+        extra += [_copy_cell(copies.matches[index - 1])] if copies is not None else []
         if not f.parses:
-            table.add_row(str(index), verdict, "-", "-", "-", "-", "-", "-", *held)
+            table.add_row(str(index), verdict, "-", "-", "-", "-", "-", "-", *extra)
             continue
         table.add_row(
             str(index),
@@ -105,7 +110,7 @@ def show_summary(pieces: list[GeneratedPiece], seed: int) -> None:
             _number(f.notes_per_second, ".2f"),
             _number(f.pitch_mean, ".1f"),
             str(f.quadrant or "-"),
-            *held,
+            *extra,
         )
     console.print(table)
 
@@ -113,6 +118,28 @@ def show_summary(pieces: list[GeneratedPiece], seed: int) -> None:
 def _held_cell(piece: GeneratedPiece) -> str:
     """Each requested condition with yes, no or ? (not measurable on a piece)."""
     return " ".join(f"{r.name} {'yes' if r.held else '?' if r.held is None else 'no'}" for r in piece.held)
+
+
+def _copy_cell(match: Match) -> str:
+    return f"[red]yes[/red]: {match.id} ({match.similarity:.2f})" if match.is_copy else f"no ({match.similarity:.2f})"
+
+
+def copy_of(copies: CopyCheck | None, index: int) -> dict[str, Any] | None:
+    """The training piece piece ``index`` copies, as JSON (its id and similarity), or None."""
+    if copies is None or not copies.matches[index].is_copy:
+        return None
+    match = copies.matches[index]
+    return {"id": match.id, "similarity": round(match.similarity, 4)}
+
+
+def warn_copies(copies: CopyCheck | None) -> None:
+    """One line per piece that copies a training piece (`scoring.training_copies`)."""
+    from musegen_cli.scoring.similarity import COPY_THRESHOLD
+
+    for index, match in enumerate(copies.matches if copies is not None else [], start=1):
+        if match.is_copy:
+            warn(f"piece {index} copies training piece {match.id} (similarity {match.similarity:.2f}; "
+                 f"{COPY_THRESHOLD:.2f} and above is a copy)")
 
 
 def warn_misses(pieces: list[GeneratedPiece]) -> None:
@@ -289,6 +316,7 @@ def generate_command(
     )
     from musegen_cli.models import resolve_model
     from musegen_cli.registry import Capability, get_registry
+    from musegen_cli.scoring.training_copies import check_copies
 
     if precision not in PRECISIONS:
         raise UserError(f"invalid precision {precision!r}; valid values: {', '.join(PRECISIONS)}")
@@ -351,6 +379,7 @@ def generate_command(
             sys.stdout.write("\n")
         else:
             pieces = generate_checked(loaded, request, retry_invalid, strict_conditions)
+    copies = check_copies(info.path, [piece.abc for piece in pieces])  # None: training data unknown
     written: list[str] = []
     if output is not None:
         for index, piece in enumerate(pieces, start=1):
@@ -371,14 +400,18 @@ def generate_command(
                      "closes_on_tonic_triad": p.verdict.closes_on_tonic_triad,
                      "closes_on_tonic": p.verdict.closes_on_tonic,
                      "conditions_held": [asdict(result) for result in p.held],
-                     "attempts": p.attempts, "features": p.features.to_dict()}
-                    for p in pieces
+                     "attempts": p.attempts, "features": p.features.to_dict(),
+                     "copies_training_piece": copy_of(copies, index)}
+                    for index, p in enumerate(pieces)
                 ],
+                "training_data": None if copies is None else {"folder": str(copies.folder),
+                                                              "pieces": copies.training_pieces},
                 "files": written,
             }
         )
         return
     warn_misses(pieces)
-    show_summary(pieces, seed)
+    warn_copies(copies)
+    show_summary(pieces, seed, copies)
     if written:
         console.print(f"Wrote {len(written)} file(s) to {output}.")

@@ -38,7 +38,18 @@ def dataset_folder(spec: str, *, workers: int = 1) -> Path:
     path = Path(spec).expanduser()
     if is_dataset(path):
         return path
-    out = paths.cache_dir() / "datasets" / _cache_key(spec)
+    out = _cache_path(spec)
     if not (out / MANIFEST).is_file():  # the manifest is written last: its presence means complete
         build([spec], out, command=f"musegen data build {spec} -o {out}", workers=workers)
     return out
+
+
+def cached_folder(spec: str) -> Path | None:
+    """The dataset `dataset_folder(spec)` built into the cache, if it did and the inputs are
+    unchanged since; nothing is built here."""
+    out = _cache_path(spec)
+    return out if (out / MANIFEST).is_file() else None
+
+
+def _cache_path(spec: str) -> Path:
+    return paths.cache_dir() / "datasets" / _cache_key(spec)

@@ -79,6 +79,7 @@ class Dataset:
     train: list[Piece]
     valid: list[Piece]
     manifest_hash: str | None
+    folder: Path  # the dataset folder (built into the cache unless --data named one)
 
 
 def _piece(abc: str, labels: Mapping[str, Any]) -> Piece:
@@ -111,7 +112,7 @@ def _from_jsonl(folder: Path) -> Dataset:
             manifest_hash = json.loads(manifest.read_text(encoding="utf-8")).get("hash")
         except json.JSONDecodeError:
             manifest_hash = None
-    return Dataset(splits["train"], splits["valid"], manifest_hash)
+    return Dataset(splits["train"], splits["valid"], manifest_hash, folder)
 
 
 def load_pieces(data: str) -> Dataset:
@@ -389,6 +390,7 @@ def _train(request: TrainRequest, on_progress: ProgressCallback, out: Path, last
             "command": list(sys.argv),
             "data": str(request.data),
             "data_manifest_hash": dataset.manifest_hash,
+            "data_folder": str(dataset.folder.resolve()),  # where `generate` finds the training pieces
             "train_pieces": len(dataset.train),
             "valid_pieces": len(dataset.valid),
             "seed": seed,

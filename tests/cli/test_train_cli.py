@@ -64,3 +64,14 @@ def test_help_lists_every_set_key_with_its_type_and_default():
             default = "none" if field.default is None else str(field.default)
             assert f"{field.name} ({field.type}, {default})" in text, (family.name, field.name)
     assert "max_steps (int, 2000)" in text
+
+
+def test_the_run_records_its_dataset_so_generate_can_flag_copies(trained):
+    from musegen_cli.scoring.similarity import dataset_pieces
+    from musegen_cli.scoring.training_copies import check_copies, training_folder
+
+    folder = training_folder(trained)
+    assert folder is not None and (folder / "train.jsonl").is_file()
+    (_, learned), *_ = dataset_pieces(folder)
+    check = check_copies(trained, [learned])
+    assert check is not None and check.matches[0].is_copy
