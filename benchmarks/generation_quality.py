@@ -3,6 +3,7 @@
     python benchmarks/generation_quality.py [--model default|PATH] [--per-quadrant 100]
         [--per-mode 25] [--modes All,Emotion,Mode,Pitch,Tempo,None] [--data FOLDER|corpus]
         [--seed 0] [--batch 16] [--bars 16] [--device auto] [--prompt-only] [--json out.json]
+        [--corpus-pieces 200]
 
 Control modes (EMusicGen's, plus Emotion) turn a requested quadrant into prompt conditions:
 
@@ -19,17 +20,26 @@ so the rows measure what the model does with the prompt lines alone.
 
 Pieces come from `generate_checked(..., retry_invalid=0)` in batches of `--batch` (raw
 validity, no resampling), with `musegen generate`'s sampling defaults (temperature 1.0,
-top-p 0.95), `--bars` bars each. Per (mode, quadrant), every share is over all pieces asked
+top-p 0.95), `--bars` bars each (`--bars 0`: the model's own length band). Per (mode, quadrant), every share is over all pieces asked
 for, so a piece that does not parse counts against every measure:
 
     parse      the analyzer reads it (`PieceFeatures.parses`)
     midi       `notation.conversion.convert(abc, "abc", "midi")` succeeds
     ok         parses and exports to MIDI (goal >= 99.5% on the Emotion rows)
-    valid      `generation.is_valid`: parses, has notes, every bar fits the meter
+    bars       parses, has notes, every bar fits the meter (the analyzer's bar rule alone)
+    strict     the strict piece check (`analysis.piece_check`: bars, ABC grammar, title, ...)
+    abc2abc, abcm2ps   the field's tools report no error for it (`notation.abc_tools`;
+               skipped, with a message, when not installed)
     quadrant   the analyzer's quadrant (`analysis.emotion`) is the one asked for (goal >= 95%)
     mode, tempo, register   the piece's training labels (`data.labels`) agree with the quadrant's
                major/minor, fast/slow, high/low (whether or not that part was in the prompt)
     distinct   unique music bodies / pieces
+    held       per requested condition, the share of pieces that hold it (`analysis.adherence`)
+    (the corpus row's strict share is also given title aside: cleaned datasets drop `T:`)
+    closure    the share that close on the tonic triad / on the tonic, against pieces of the
+               test split of the comparison dataset (`--corpus-pieces` of them)
+    length     bars per piece: 5th, 50th and 95th percentile and maximum, against that split
+    s/piece    generating seconds per piece (each call's time shared by its pieces)
     sim max / sim mean / copies   highest similarity of each piece to any training piece
                (`scoring.similarity`: Jaccard of 8-byte shingles of the whitespace-free body),
                its maximum and mean over the row, and how many are >= 0.9
@@ -104,6 +114,14 @@ class PieceResult:
     valid: bool
     analyzed_quadrant: str | None
     labels: dict[str, Any]
+    bars_ok: bool = False
+    reasons: list[str] = field(default_factory=list)
+    tools: dict[str, bool | None] = field(default_factory=dict)
+    held: dict[str, bool | None] = field(default_factory=dict)
+    bars: int | None = None
+    closes_triad: bool | None = None
+    closes_tonic: bool | None = None
+    seconds: float = 0.0
     nearest_id: str | None = None
     similarity: float = 0.0
 
@@ -139,6 +157,16 @@ class Row:
             "midi": self.share(lambda p: p.midi),
             "ok": self.share(lambda p: p.ok),
             "valid": self.share(lambda p: p.valid),
+            "bars_ok": self.share(lambda p: p.bars_ok),
+            **{tool: (self.share(lambda p, t=tool: bool(p.tools.get(t)))
+                      if self.pieces and all(p.tools.get(tool) is not None for p in self.pieces) else None)
+               for tool in ("abc2abc", "abcm2ps")},
+            "held": {name: self.share(lambda p, n=name: p.held.get(n) is True)
+                     for name in sorted({n for p in self.pieces for n, v in p.held.items() if v is not None})},
+            "closes_triad": self.share(lambda p: bool(p.closes_triad)),
+            "closes_tonic": self.share(lambda p: bool(p.closes_tonic)),
+            "length": percentiles([p.bars for p in self.pieces if p.bars is not None]),
+            "seconds_per_piece": percentiles([p.seconds for p in self.pieces], (50,)),
             "quadrant_accuracy": self.share(lambda p: p.analyzed_quadrant == p.quadrant),
             "mode_accuracy": self.share(lambda p: part_ok(p, 0)),
             "tempo_accuracy": self.share(lambda p: part_ok(p, 1)),
@@ -150,19 +178,31 @@ class Row:
         }
 
 
+def percentiles(values: Sequence[float], points: Sequence[int] = (5, 50, 95, 100)) -> dict[str, float] | None:
+    """Nearest-rank percentiles of ``values`` ("p100" is the maximum); None when empty."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return {f"p{q}": ordered[min(len(ordered) - 1, max(0, -(-q * len(ordered) // 100) - 1))] for q in points}
+
+
 class TimedModel:
-    """A loaded model whose `generate` time is added up (the rest of a run is checking)."""
+    """A loaded model whose `generate` time is added up (the rest of a run is checking);
+    `per_piece` holds each call's seconds per piece."""
 
     def __init__(self, model: Any) -> None:
         self.model = model
         self.seconds = 0.0
+        self.per_piece: list[float] = []
 
     def generate(self, request):
         start = time.perf_counter()
         try:
             return self.model.generate(request)
         finally:
-            self.seconds += time.perf_counter() - start
+            spent = time.perf_counter() - start
+            self.seconds += spent
+            self.per_piece.append(spent / max(1, request.count))
 
     def known_conditions(self):
         return self.model.known_conditions()
@@ -198,25 +238,66 @@ def reference_pieces(data: str | None, manifest: dict[str, Any]) -> tuple[list[t
     return pieces, "music21 folk corpus (train split, recomputed)"
 
 
-def run_cell(model: TimedModel, mode: str, quadrant: str, count: int, batch: int, bars: int, seed: int,
-             on_piece) -> Row:
+def run_cell(model: TimedModel, mode: str, quadrant: str, count: int, batch: int, bars: int | None, seed: int,
+             on_piece, tools: Sequence[str] = ()) -> Row:
     from musegen_cli.contract import GenerateRequest
     from musegen_cli.data.labels import labels_from_features
     from musegen_cli.generation import generate_checked
+    from musegen_cli.notation.abc_tools import accepted
 
     row = Row(mode, quadrant)
     conditions = conditions_for(mode, quadrant)
     for number, start in enumerate(range(0, count, batch)):
         request = GenerateRequest(conditions, min(batch, count - start), seed + number, max_bars=bars,
                                   sampling=dict(SAMPLING))
-        for piece in generate_checked(model, request, retry_invalid=0):
+        pieces = generate_checked(model, request, retry_invalid=0)
+        for piece in pieces:
             f = piece.features
             row.pieces.append(PieceResult(
                 mode, quadrant, request.seed, piece.abc, bool(f.parses), exports_midi(piece.abc) if f.parses else False,
                 piece.valid, f.quadrant, labels_from_features(f),
+                bars_ok=bool(f.parses and f.notes and f.bars_off_meter == 0), reasons=list(piece.verdict.reasons),
+                tools={tool: accepted(piece.abc, tool) for tool in tools},
+                held={r.name: r.held for r in piece.held}, bars=f.bars,
+                closes_triad=piece.verdict.closes_on_tonic_triad, closes_tonic=piece.verdict.closes_on_tonic,
+                seconds=model.per_piece[-1],
             ))
             on_piece()
     return row
+
+
+def corpus_closure(data: str | None, manifest: dict[str, Any], count: int) -> tuple[dict[str, Any] | None, str]:
+    """Closure, length and strict-check shares of up to ``count`` pieces of the comparison
+    dataset's test split (the folk corpus recomputed when no dataset folder is named)."""
+    from musegen_cli.analysis.features import analyze_abc
+    from musegen_cli.analysis.piece_check import check_piece
+
+    named = data if data not in (None, "corpus") else (manifest.get("provenance") or {}).get("data")
+    if named and (Path(named) / "test.jsonl").is_file():
+        records = [json.loads(line) for line in (Path(named) / "test.jsonl").read_text().splitlines() if line.strip()]
+        pieces, source = [r["abc"] for r in records], f"{named} (test split)"
+    elif data is None or data == "corpus":
+        from musegen_cli.data.build import gather
+
+        tunes, _scores = gather(["corpus:folk"], None)
+        pieces, source = [r.abc for r in tunes if r.split == "test"], "music21 folk corpus (test split, recomputed)"
+    else:
+        return None, f"{data} has no test split (test.jsonl): no corpus comparison"
+    pieces = pieces[:count]
+    if not pieces:
+        return None, f"{source} is empty"
+    features = [analyze_abc(p) for p in pieces]
+    verdicts = [check_piece(p, f) for p, f in zip(pieces, features)]
+    n = len(pieces)
+    return {
+        "n": n,
+        "strict": sum(v.valid for v in verdicts) / n,
+        # Cleaned datasets drop titles (`data.abc_clean`): the check's other rules, title aside.
+        "strict_untitled": sum(set(v.reasons) <= {"no title (T:)"} for v in verdicts) / n,
+        "closes_triad": sum(bool(v.closes_on_tonic_triad) for v in verdicts) / n,
+        "closes_tonic": sum(bool(v.closes_on_tonic) for v in verdicts) / n,
+        "length": percentiles([f.bars for f in features if f.bars is not None]),
+    }, source
 
 
 def pct(value: float | None) -> str:
@@ -241,6 +322,31 @@ def show(rows: list[Row], total: dict[str, Any], title: str) -> None:
     out.print(table)
 
 
+def show_checks(rows: list[Row], total: dict[str, Any], corpus: dict[str, Any] | None, tools: Sequence[str]) -> None:
+    """The strict check, the field's tools, conditions held, closure, length and speed."""
+    table = Table(title="Strict check, tools, conditions, closure, length, speed")
+    for name in ("control", "Q", "n", "bars%", "strict%", "abc2abc%", "abcm2ps%", "held", "triad%", "tonic%",
+                 "bars p5/p50/p95/max", "s/piece p50"):
+        table.add_column(name, justify="left" if name in ("control", "Q", "held") else "right")
+
+    def length(summary: dict[str, Any]) -> str:
+        found = summary.get("length")
+        return "-" if not found else "/".join(str(found[k]) for k in ("p5", "p50", "p95", "p100"))
+
+    for summary in [r.summary() for r in rows] + [total]:
+        held = " ".join(f"{name} {pct(share)}" for name, share in summary["held"].items()) or "-"
+        speed = summary["seconds_per_piece"]
+        table.add_row(summary["mode"], summary["quadrant"], str(summary["n"]), pct(summary["bars_ok"]),
+                      pct(summary["valid"]), *(pct(summary[t]) if t in tools else "skipped" for t in ("abc2abc", "abcm2ps")),
+                      held, pct(summary["closes_triad"]), pct(summary["closes_tonic"]), length(summary),
+                      "-" if not speed else f"{speed['p50']:.2f}")
+    if corpus is not None:
+        table.add_row("corpus test split", "-", str(corpus["n"]), "-",
+                      f"{pct(corpus['strict'])} ({pct(corpus['strict_untitled'])} title aside)", "-", "-", "-",
+                      pct(corpus["closes_triad"]), pct(corpus["closes_tonic"]), length(corpus), "-")
+    out.print(table)
+
+
 def pooled(rows: Sequence[Row], mode: str, quadrant: str) -> dict[str, Any]:
     merged = Row(mode, quadrant, [p for r in rows for p in r.pieces])
     return merged.summary()
@@ -255,7 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=None, help="dataset folder to compare with, or `corpus` (see doc)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=16, help="pieces per generate call")
-    parser.add_argument("--bars", type=int, default=16, help="bars per piece")
+    parser.add_argument("--bars", type=int, default=16, help="bars per piece (0: the model's own length band)")
+    parser.add_argument("--corpus-pieces", type=int, default=200,
+                        help="test-split pieces to compare closure and length with (0 skips)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     parser.add_argument("--prompt-only", action="store_true",
                         help="condition through prompt lines alone (no emotion template or header plan)")
@@ -281,8 +389,14 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"unknown control mode {unknown[0]!r}; choose from {', '.join(CONTROL_MODES)}")
     counts = {m: (args.per_quadrant if m == MAIN_MODE else args.per_mode) for m in modes}
     counts = {m: n for m, n in counts.items() if n > 0}
-    if not counts or args.batch < 1 or args.bars < 1:
-        raise UserError("nothing to generate: give positive --per-quadrant / --per-mode, --batch and --bars")
+    if not counts or args.batch < 1 or args.bars < 0:
+        raise UserError("nothing to generate: give positive --per-quadrant / --per-mode and --batch, and --bars >= 0")
+    from musegen_cli.notation.abc_tools import TOOLS, available
+
+    tools = [tool for tool in TOOLS if available(tool)]
+    for tool in TOOLS:
+        if tool not in tools:
+            console.print(f"{tool} is not installed (Debian: abcmidi, abcm2ps): its acceptance is skipped")
 
     started = time.perf_counter()
     registry = get_registry()
@@ -325,7 +439,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         for quadrant_number, quadrant in enumerate(QUADRANTS):
             seed = args.seed + CELL_SEED_STRIDE * (len(QUADRANTS) * mode_number + quadrant_number)
-            rows.append(run_cell(model, mode, quadrant, counts[mode], args.batch, args.bars, seed, tick))
+            rows.append(run_cell(model, mode, quadrant, counts[mode], args.batch, args.bars or None, seed, tick, tools))
     for _ in ticks:  # close the progress bar
         pass
     generate_s = time.perf_counter() - gen_start
@@ -343,7 +457,12 @@ def run(args: argparse.Namespace) -> int:
     main = per_mode.get(MAIN_MODE)
     n_pieces = total["n"]
     how = ", prompt lines only" if args.prompt_only else ""
-    show(rows, total, f"Generation quality — {info.name}, {args.bars} bars, seed {args.seed}{how}")
+    length = f"{args.bars} bars" if args.bars else "the model's length band"
+    show(rows, total, f"Generation quality — {info.name}, {length}, seed {args.seed}{how}")
+    corpus, corpus_source = (corpus_closure(args.data, manifest, args.corpus_pieces) if args.corpus_pieces
+                             else (None, "skipped (--corpus-pieces 0)"))
+    console.print(f"closure and length compared with {corpus_source}")
+    show_checks(rows, total, corpus, tools)
 
     mode_table = Table(title="Per control mode (all quadrants pooled)")
     for name in ("control", "n", "ok%", "valid%", "quad%", "mode%", "tempo%", "reg%", "EMusicGen acc. (listeners)"):
@@ -378,6 +497,8 @@ def run(args: argparse.Namespace) -> int:
             "settings": {"prompt_only": args.prompt_only, "per_quadrant": args.per_quadrant, "per_mode": args.per_mode, "modes": list(counts),
                          "seed": args.seed, "batch": args.batch, "bars": args.bars, "sampling": SAMPLING},
             "reference": {"source": source, "pieces": len(index), "copy_threshold": COPY_THRESHOLD},
+            "corpus": {"source": corpus_source, **(corpus or {})},
+            "tools": tools,
             "rows": [r.summary() for r in rows],
             "per_mode": per_mode,
             "total": total,
