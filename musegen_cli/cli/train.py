@@ -175,7 +175,7 @@ def _resumed(output: Path, family: str | None, seed: int | None,
         raise UserError(f"--resume: {output} does not exist yet; train without --resume first")
     record = training_record(output)
     if family is not None and family != record["family"]:
-        raise UserError(f"--resume: {output} holds a {record['family']} model, not {family}; "
+        raise UserError(f"--resume: {output} holds a model of the {record['family']} family, not {family}; "
                         "leave out --family (a resumed run keeps its family)")
     provenance = record.get("provenance") or {}
     recorded = provenance.get("seed")

@@ -42,7 +42,7 @@ def test_resume_needs_no_family_and_reports_the_recorded_seed(trained):
 
 def test_resume_refuses_another_family_or_seed_and_an_empty_folder(trained, tmp_path):
     cases = [
-        (("--resume", "-o", trained, "--family", "muser"), "holds a abc-transformer model, not muser"),
+        (("--resume", "-o", trained, "--family", "muser"), "holds a model of the abc-transformer family, not muser"),
         (("--resume", "-o", trained, "--seed", 8), "was trained with seed 7"),
         (("--resume", "-o", tmp_path), "holds no model yet"),
         (("--resume", "-o", tmp_path / "none"), "does not exist yet"),
