@@ -71,6 +71,7 @@ class _Settings:
     source: str | None  # None: detect per input
     layout: str
     synth: str
+    chords: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,10 @@ def convert(
     synth: Annotated[
         str, typer.Option("--synth", help='WAV engine: auto, simple (built-in) or soundfont (pip install "musegen[audio]").')
     ] = "auto",
+    chords: Annotated[
+        bool,
+        typer.Option("--chords", help="ABC to MIDI/WAV: play chord symbols as block chords on their own channel."),
+    ] = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Convert between ABC, MusicXML, MIDI and Humdrum; render WAV audio and SVG sheet music."""
@@ -116,7 +121,7 @@ def convert(
     _check_choice("--abc-layout", abc_layout, LAYOUTS)
     _check_choice("--synth", synth, ENGINES)
     jobs, batch = _jobs(inputs)
-    settings = _Settings(to, source_format, abc_layout, synth)
+    settings = _Settings(to, source_format, abc_layout, synth, chords)
     if output is None:
         if batch:
             raise UserError("converting several inputs needs -o FOLDER")
@@ -168,7 +173,9 @@ def _convert_job(job: _Job, data: bytes, settings: _Settings) -> list[Piece]:
     from musegen_cli.notation.formats import detect_format
 
     source = settings.source or detect_format(job.source, data)
-    return convert_bytes(data, source, settings.target, layout=settings.layout, synth=settings.synth)
+    return convert_bytes(
+        data, source, settings.target, layout=settings.layout, synth=settings.synth, chords=settings.chords
+    )
 
 
 def _to_stdout(job: _Job, settings: _Settings) -> None:

@@ -1,6 +1,8 @@
 """A tune's performance as a Standard MIDI File (type 1, 480 ticks per quarter note).
 
-Track 0 holds the tempo and meter; each voice gets its own track and channel (channel 10,
+Track 0 holds the tempo, the meter and musegen's pickup marker (`midi_markers`: the first
+bar's length when it is a pickup, else 0), so that reading the MIDI back keeps the bar
+lines where the ABC has them; each voice gets its own track and channel (channel 10,
 the drums, only when `%%MIDI channel 10` asks for it), with its `%%MIDI program`. Every note
 is switched off: a note struck again while it still sounds is first ended. Chord symbols
 are not part of the melody; `chords=True` plays them as block chords (root position, around
@@ -15,6 +17,7 @@ from fractions import Fraction
 
 from musegen_cli.notation.abc.model import Tune
 from musegen_cli.notation.abc.playback import Performance, Sounding, perform
+from musegen_cli.notation.midi_markers import pickup_marker
 
 TICKS_PER_QUARTER = 480
 _TICKS_PER_WHOLE = 4 * TICKS_PER_QUARTER
@@ -59,7 +62,10 @@ def _conductor(performance: Performance, tune: Tune):
     import mido
 
     track = mido.MidiTrack()
-    timed: list[tuple[int, object]] = []
+    timed: list[tuple[int, object]] = [(0, pickup_marker(_pickup(tune) * 4))]
+    key = _key_name(tune)
+    if key:
+        timed.append((0, mido.MetaMessage("key_signature", key=key, time=0)))
     if tune.meter is not None and tune.meter.value is not None:
         numerator, denominator = _meter_parts(tune.meter.text, tune.meter.value)
         timed.append((0, mido.MetaMessage("time_signature", numerator=numerator, denominator=denominator, time=0)))
@@ -68,6 +74,29 @@ def _conductor(performance: Performance, tune: Tune):
         timed.append((_ticks(time), mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(qpm), time=0)))
     _append_timed(track, sorted(timed, key=lambda item: item[0]))
     return track
+
+
+_MAJOR_BY_SHARPS = ["Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#"]
+_MINOR_BY_SHARPS = ["Abm", "Ebm", "Bbm", "Fm", "Cm", "Gm", "Dm", "Am", "Em", "Bm", "F#m", "C#m", "G#m", "D#m", "A#m"]
+
+
+def _key_name(tune: Tune) -> str | None:
+    """The MIDI key signature of the tune's key: minor for `K:..m`, else the major key with
+    the same signature (MIDI knows no other modes); None for a signature MIDI cannot hold."""
+    signature = tune.key.signature
+    sharps = sum(signature.values())
+    if abs(sharps) > 7 or len(signature) != abs(sharps):
+        return None
+    names = _MINOR_BY_SHARPS if tune.key.mode == "minor" else _MAJOR_BY_SHARPS
+    return names[sharps + 7]
+
+
+def _pickup(tune: Tune) -> Fraction:
+    """The length of the first bar when it is shorter than the meter (an anacrusis), else 0."""
+    if tune.meter is None or tune.meter.value is None or not tune.voices[0].bars:
+        return Fraction(0)
+    first = tune.voices[0].bars[0].length
+    return first if 0 < first < tune.meter.value else Fraction(0)
 
 
 def _meter_parts(text: str, value: Fraction) -> tuple[int, int]:
