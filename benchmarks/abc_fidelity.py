@@ -85,6 +85,7 @@ class CorpusResult:
     referenced: int = 0
     equal: int = 0
     musegen_seconds: list[float] = field(default_factory=list)
+    slowest_tune: str = ""
     abc2midi_seconds: list[float] = field(default_factory=list)
     mismatches: list[dict[str, str]] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
@@ -106,6 +107,7 @@ class CorpusResult:
             "ms_per_tune": 1000 * total / self.tunes if self.tunes else None,
             "median_ms_per_tune": 1000 * statistics.median(self.musegen_seconds) if self.musegen_seconds else None,
             "slowest_ms": 1000 * max(self.musegen_seconds) if self.musegen_seconds else None,
+            "slowest_tune": self.slowest_tune,
             "abc2midi_ms_per_tune": (
                 1000 * statistics.mean(self.abc2midi_seconds) if self.abc2midi_seconds else None
             ),
@@ -161,7 +163,10 @@ def measure(tune: Tune, result: CorpusResult, abc2midi: str | None) -> None:
     result.tunes += 1
     start = time.perf_counter()
     midi, problem = musegen_midi(tune.text)
-    result.musegen_seconds.append(time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    if seconds > max(result.musegen_seconds, default=0.0):
+        result.slowest_tune = tune.label
+    result.musegen_seconds.append(seconds)
     if midi is None:
         result.failures.append({"tune": tune.label, "error": problem})
     else:
@@ -252,6 +257,9 @@ def print_report(results: list[CorpusResult], with_reference: bool, mismatches: 
         f"goals: converted >= {GOAL_CONVERTED:.1%}, equal to abc2midi >= {GOAL_EQUAL:.0%} (melody only), "
         "no MIDI file with a hanging note; ms/tune is musegen's reading and MIDI writing of the tune as given"
     )
+    for result in results:
+        if result.slowest_tune:
+            out.print(f"{result.corpus}: slowest tune {result.slowest_tune}", markup=False, soft_wrap=True)
     for result in results:
         if result.mismatches:
             out.print(f"\n[bold]{result.corpus}[/bold]: {len(result.mismatches)} tunes whose notes differ from abc2midi's")
