@@ -22,15 +22,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from musegen_cli.analysis.declared import Declared, DeclaredKey
-from musegen_cli.analysis.modes import canonical_mode
-from musegen_cli.notation.abc.fields import meter_value, read_tempo, unit_length
+from musegen_cli.notation.abc.fields import meter_value, read_key, read_tempo, unit_length
 
 _FIELD = re.compile(r"^([A-Za-z]):(.*)$")
 _INLINE_KEY = re.compile(r"\[K:([^\]]*)\]")
-_TONIC = re.compile(r"([A-G])([#b]?)(.*)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-#: Words that may follow the tonic in K: without being a mode (clefs and key modifiers).
-_NOT_MODES = {"exp", "bass", "treble", "alto", "tenor", "baritone", "perc", "none", "clef"}
 
 
 @dataclass(frozen=True)
@@ -80,19 +76,15 @@ def parse_abc_header(text: str) -> AbcHeader:
 
 
 def parse_key(value: str) -> DeclaredKey:
-    """Parse the value of a K: field ("Dmix", "F#m", "C dorian", "none", "HP")."""
+    """Parse the value of a K: field ("Dmix", "F#m", "C dorian", "none", "HP"), by the ABC
+    reader's own key rule (`notation.abc.fields.read_key`)."""
     text = _strip_comment(value).strip()
-    match = _TONIC.fullmatch(text)
-    if not match or text.startswith("H"):
+    key = read_key(text)
+    if key.tonic is None:
         return DeclaredKey(text=text or "none")
-    tonic = match.group(1) + match.group(2)
-    words = match.group(3).split()
-    first = words[0] if words else ""
-    word = re.sub(r"[^A-Za-z].*", "", first)  # the leading letters: "min" of "min-8va"
-    if not word or "=" in first or word.lower() in _NOT_MODES:
-        return DeclaredKey(text=text, tonic=tonic, mode="major", mode_stated=False)
-    mode = canonical_mode(word)
-    return DeclaredKey(text=text, tonic=tonic, mode=mode, mode_stated=mode is not None)
+    if key.unknown_mode:
+        return DeclaredKey(text=text, tonic=key.tonic, mode=None, mode_stated=False)
+    return DeclaredKey(text=text, tonic=key.tonic, mode=key.mode, mode_stated=key.mode_stated)
 
 
 def parse_tempo(value: str, unit_length: Fraction = Fraction(1, 8)) -> float | None:

@@ -27,6 +27,8 @@ _SHARP_ORDER = "FCGDAEB"
 _ACCIDENTAL = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
 _KEY_ACCIDENTAL = re.compile(r"(\^\^|\^|__|_|=)([A-Ga-g])$")
 _TONIC = re.compile(r"([A-G])([#b]?)")
+#: Words that may follow the tonic in K: without being a mode (clefs and key modifiers).
+_NOT_MODES = {"exp", "bass", "treble", "alto", "tenor", "baritone", "perc", "none", "clef"}
 _FRACTION = re.compile(r"(\d+)\s*/\s*(\d+)")
 
 
@@ -71,6 +73,10 @@ class Key:
     signature: dict[str, int]
     octave: int = 0
     transpose: int = 0
+    #: Whether a mode word was written (`K:G` is G major by default, naming no mode).
+    mode_stated: bool = False
+    #: A word in the mode's place that names no mode (`K:Bn`): the signature is major's.
+    unknown_mode: str | None = None
 
 
 def read_key(text: str) -> Key:
@@ -87,6 +93,7 @@ def read_key(text: str) -> Key:
             continue
         kept.append(word)
     tonic, mode, signature = None, None, {}
+    stated, unknown = False, None
     rest = kept
     if kept and kept[0] in ("HP", "Hp"):
         signature = {} if kept[0] == "HP" else {"F": 1, "C": 1}
@@ -98,11 +105,12 @@ def read_key(text: str) -> Key:
             tail = kept[0][match.end():]
             rest = ([tail] if tail else []) + kept[1:]
             mode = "major"
-            if rest and not _KEY_ACCIDENTAL.match(rest[0]) and rest[0].lower() != "exp":
-                found = canonical_mode(re.sub(r"[^A-Za-z].*", "", rest[0]))
-                if found:
-                    mode = found
-                    rest = rest[1:]
+            word = re.sub(r"[^A-Za-z].*", "", rest[0]) if rest and not _KEY_ACCIDENTAL.match(rest[0]) else ""
+            if word and word.lower() not in _NOT_MODES:
+                found = canonical_mode(word)
+                mode, stated = found or mode, found is not None
+                unknown = None if found else word
+                rest = rest[1:]
             signature = signature_of(tonic, mode)
     if rest and rest[0].lower() == "exp":
         signature = {}
@@ -112,7 +120,7 @@ def read_key(text: str) -> Key:
         if match:
             signature = {**signature, match.group(2).upper(): _ACCIDENTAL[match.group(1)]}
     signature = {letter: alter for letter, alter in signature.items() if alter}
-    return Key(tonic, mode, signature, shifts["octave"], shifts["transpose"])
+    return Key(tonic, mode, signature, shifts["octave"], shifts["transpose"], stated, unknown)
 
 
 def signature_of(tonic: str, mode: str) -> dict[str, int]:
