@@ -64,7 +64,8 @@ def _unique_match(name: str, value: str, values: tuple[str, ...]) -> str:
             return matches[0]
         if len(matches) > 1:
             raise UserError(f"{name} {value!r} could be any of: {'; '.join(matches)}; give one of them")
-    raise UserError(f"invalid {name} {value!r}; valid values: {'; '.join(values)}")
+    separator = "; " if any("," in v for v in values) else ", "  # composers hold commas themselves
+    raise UserError(f"invalid {name} {value!r}; valid values: {separator.join(values)}")
 
 
 def sampling_settings(loaded: object, temperature: float | None, top_k: int | None, top_p: float | None,
@@ -87,6 +88,7 @@ def _number(value: float | None, spec: str) -> str:
 def show_summary(pieces: list[GeneratedPiece], seed: int, copies: CopyCheck | None = None) -> None:
     """A table of each piece's measured features on stderr (stdout stays pure ABC); with
     ``copies``, whether each piece copies a training piece of its model."""
+    from rich.markup import escape
     from rich.table import Table
 
     asked = any(piece.held for piece in pieces)
@@ -95,8 +97,8 @@ def show_summary(pieces: list[GeneratedPiece], seed: int, copies: CopyCheck | No
     table = Table(*columns, title=f"seed {seed}")
     for index, piece in enumerate(pieces, start=1):
         f = piece.features
-        verdict = "yes" if piece.valid else f"no ({piece.verdict.reason})"
-        extra = [_held_cell(piece)] if asked else []
+        verdict = "yes" if piece.valid else f"no ({escape(piece.verdict.reason)})"  # reasons quote ABC: [V:1]
+        extra = [escape(_held_cell(piece))] if asked else []
         extra += [_copy_cell(copies.matches[index - 1])] if copies is not None else []
         if not f.parses:
             table.add_row(str(index), verdict, "-", "-", "-", "-", "-", "-", *extra)

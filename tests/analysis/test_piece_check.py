@@ -119,7 +119,9 @@ def test_what_the_fields_tools_refuse_the_check_refuses_too() -> None:
     """Every fault tune that abc2abc or abcm2ps reports an error for is refused (the tools
     miss the rest: unbalanced slurs, titles, meters, label lines, backquote runs)."""
     flagged = {name for name in FAULTS if not all(accepted(fault(name), tool) for tool in TOOLS)}
-    assert {"tie_between_pitches.abc", "beyond_midi.abc", "unreadable_inline_key.abc"} <= flagged
+    # abcm2ps: "Bad tie", "Note too much dotted". (abc2abc's "Not a valid microtone" for
+    # [K:cd e3] comes and goes with the environment, so it is not counted on.)
+    assert {"tie_between_pitches.abc", "beyond_midi.abc"} <= flagged
     assert all(not check_piece(fault(name)).valid for name in flagged)
 
 

@@ -43,3 +43,9 @@ def test_a_value_that_names_one_known_value_stands_for_it():
         generate.check_conditions(FAMILY, {"composer": "bach"}, known)
     with pytest.raises(UserError, match="invalid composer 'Brahms'"):
         generate.check_conditions(FAMILY, {"composer": "Brahms"}, known)
+
+
+def test_reasons_that_quote_abc_brackets_are_shown_as_written(capsys):
+    abc = "X:1\nT:t\nM:4/4\nL:1/8\nV:1\nK:D\n[V:1]d8|[V:(3]d8|]\n"
+    generate.show_summary([GeneratedPiece(abc, analyze_abc(abc), attempts=1)], seed=1)
+    assert "[V:(3]" in capsys.readouterr().err
