@@ -19,7 +19,8 @@ from fractions import Fraction
 from musegen_cli.errors import UserError
 from musegen_cli.notation.abc import fields
 from musegen_cli.notation.abc.model import KeyChange, MeterChange, Tune, Voice
-from musegen_cli.notation.abc.music import MusicLine, VoiceState
+from musegen_cli.notation.abc.music import MusicLine
+from musegen_cli.notation.abc.voice_state import VoiceState
 
 _FIELD_LINE = re.compile(r"^([A-Za-z+]):(.*)$")
 _VOICE_NAME = re.compile(r'\b(?:name|nm)\s*=\s*"([^"]*)"')
@@ -182,7 +183,7 @@ class _TuneReader:
             self.propagation = words[1]
             for state in self.voices.values():
                 state.propagation = words[1]
-        elif words[0] == "MIDI" and len(words) == 4 and words[1] == "ratio" and words[2].isdigit() and words[3].isdigit():
+        elif words[:2] == ["MIDI", "ratio"] and len(words) == 4 and words[2].isdigit() and words[3].isdigit():
             a, b = int(words[2]), int(words[3])
             if a and b:
                 self.broken_ratio = Fraction(2 * a, a + b)

@@ -94,7 +94,8 @@ def _part(tune: Tune, bars: list[Bar]) -> stream.Part:
             elif isinstance(event, KeyChange):
                 measure.insert(offset, _key(key, event))
             elif isinstance(event, TempoChange):
-                measure.insert(offset, tempo.MetronomeMark(number=round(event.quarter_notes_per_minute, 2), referent=1.0))
+                mark = tempo.MetronomeMark(number=round(event.quarter_notes_per_minute, 2), referent=1.0)
+                measure.insert(offset, mark)
             elif isinstance(event, (ChordSymbol, Annotation)):
                 measure.insert(offset, _text(event))
         if number == 1 and meter_value is not None and 0 < offset < meter_value * 4:
@@ -144,7 +145,8 @@ def _cut_into_bars(measure: stream.Measure, meter_value: Fraction) -> list[strea
 def _note(event: Note, ties: set[int]):
     from music21 import chord, note, tie
 
-    pitches = [_pitch(p, written) for p, written in zip(event.pitches, event.accidentals or [None] * len(event.pitches))]
+    written = event.accidentals or [None] * len(event.pitches)
+    pitches = [_pitch(p, accidental) for p, accidental in zip(event.pitches, written)]
     if len(pitches) == 1:
         element = note.Note(pitches[0])
     else:
