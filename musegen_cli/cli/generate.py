@@ -123,7 +123,11 @@ def _held_cell(piece: GeneratedPiece) -> str:
 
 
 def _copy_cell(match: Match) -> str:
-    return f"[red]yes[/red]: {match.id} ({match.similarity:.2f})" if match.is_copy else f"no ({match.similarity:.2f})"
+    from rich.markup import escape
+
+    if not match.is_copy:
+        return f"no ({match.similarity:.2f})"
+    return f"[red]yes[/red]: {escape(str(match.id))} ({match.similarity:.2f})"  # ids are file names: [1] is text
 
 
 def copy_of(copies: CopyCheck | None, index: int) -> dict[str, Any] | None:

@@ -29,7 +29,11 @@ def emit_json(obj: Any) -> None:
 
 
 def warn(message: str) -> None:
-    console.print(f"[yellow]warning:[/yellow] {message}")
+    """One warning line on stderr; the message is text (it may quote ABC or file names with
+    brackets), not rich markup."""
+    from rich.markup import escape
+
+    console.print(f"[yellow]warning:[/yellow] {escape(message)}")
 
 
 #: Without a terminal, long work reports a plain progress line this often (seconds).

@@ -19,9 +19,9 @@ REEL = "X:1\nT:Reel\nM:4/4\nL:1/8\nK:D\nA2FA DAFA|B2GB dBGB|A2FA DAFA|d2fd e2ce|
 JIG = "X:1\nT:Jig\nM:6/8\nL:1/8\nK:G\nGAB cBA|GAB c2d|edc BAG|A3 G3|\n"
 
 
-def dataset(folder: Path, tunes: list[str], manifest_hash: str = "h1") -> Path:
+def dataset(folder: Path, tunes: list[str], manifest_hash: str = "h1", prefix: str = "tune-") -> Path:
     folder.mkdir(parents=True)
-    rows = [json.dumps({"id": f"tune-{i}", "abc": abc, "labels": {}}) for i, abc in enumerate(tunes)]
+    rows = [json.dumps({"id": f"{prefix}{i}", "abc": abc, "labels": {}}) for i, abc in enumerate(tunes)]
     (folder / "train.jsonl").write_text("\n".join(rows) + "\n")
     (folder / "manifest.json").write_text(json.dumps({"hash": manifest_hash}))
     return folder
@@ -67,20 +67,20 @@ def test_generate_flags_a_piece_that_copies_a_training_piece_in_the_table_and_th
     assert plain.exit_code == 0, plain.output
     assert json.loads(plain.stdout)["training_data"] is None  # the bundled model's data is not here
     first, second = (p["abc"] for p in json.loads(plain.stdout)["pieces"])
-    data = dataset(tmp_path / "data", [JIG, first])  # as if the model had learned the first by heart
+    data = dataset(tmp_path / "data", [JIG, first], prefix="[/b]tune-")  # as if the model had learned the first
     model = model_trained_on(tmp_path, {"data_folder": str(data), "data_manifest_hash": "h1"})
     reset_registry()
     flagged = CliRunner().invoke(app, [*args, "-m", str(model), "--json"])
     assert flagged.exit_code == 0, flagged.output
     report = json.loads(flagged.stdout)
     assert report["training_data"] == {"folder": str(data), "pieces": 2}
-    assert report["pieces"][0]["copies_training_piece"] == {"id": "tune-1", "similarity": 1.0}
+    assert report["pieces"][0]["copies_training_piece"] == {"id": "[/b]tune-1", "similarity": 1.0}
     assert report["pieces"][1]["copies_training_piece"] is None and report["pieces"][1]["abc"] == second
     reset_registry()
     table = CliRunner().invoke(app, [*args, "-m", str(model)], env={"COLUMNS": "200"})
     assert table.exit_code == 0, table.output
-    assert "piece 1 copies training piece tune-1 (similarity 1.00" in table.stderr
-    assert "training copy" in table.stderr and "yes: tune-1 (1.00)" in table.stderr
+    assert "piece 1 copies training piece [/b]tune-1 (similarity 1.00" in table.stderr
+    assert "training copy" in table.stderr and "yes: [/b]tune-1 (1.00)" in table.stderr  # the id is text
 
 
 @pytest.mark.parametrize("provenance", [{}, {"data": "corpus"}])
