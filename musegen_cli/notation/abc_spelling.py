@@ -38,12 +38,15 @@ class Spelling:
     """Decides, note by note within one bar, whether an accidental must be written.
 
     Tracks what each carry model would make of an unmarked note; writes an accidental
-    whenever any model would be wrong, so the ABC reads the same everywhere.
+    whenever any model would be wrong, so the ABC reads the same everywhere. `tied_in` holds
+    the alteration of each (letter, octave) tied over the bar line into this bar: ABC 2.1
+    gives the next such note that alteration, so a note that differs must say so.
     """
 
-    def __init__(self, key_alters: dict[str, int]) -> None:
+    def __init__(self, key_alters: dict[str, int], tied_in: dict[tuple[str, int], int] | None = None) -> None:
         self.key_alters = key_alters
         self.carried: dict[str, dict[tuple, int]] = {model: {} for model in _CARRY_MODELS}
+        self.tied_in = dict(tied_in or {})
 
     def pitches(self, pitches: Iterable, ties: list[bool]) -> str:
         return "".join(self._note(p) + ("-" if tie else "") for p, tie in zip(pitches, ties))
@@ -56,6 +59,9 @@ class Spelling:
             self.carried[m].get(keys[m], self.key_alters.get(step, 0)) if keys[m] else self.key_alters.get(step, 0)
             for m in _CARRY_MODELS
         ]
+        tied = self.tied_in.pop((step, octave), None)
+        if tied is not None:
+            implied.append(tied)
         accidental = ""
         if any(value != alter for value in implied):
             accidental = _ACCIDENTALS.get(alter, "")

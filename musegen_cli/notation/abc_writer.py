@@ -156,12 +156,16 @@ class _TuneWriter:
             prefix += f"[{bar.volta} "
         beat = _beat(state.meter)
         text, previous = "", None
-        for token, event in self._tokens(bar, state.new_bar()):
+        spelling = state.new_bar()
+        for token, event in self._tokens(bar, spelling):
             beamed = previous is not None and _beamable(previous, beat) and _beamable(event, beat)
             if previous is not None and not (beamed and previous.offset // beat == event.offset // beat):
                 text += " "
             text += token
             previous = event
+        last = next((e for e in reversed(_timed_events(bar)) if e.pitches), None)
+        if last is not None:
+            state.tied = {(p.step, p.octave): int(round(p.alter)) for p, tie in zip(last.pitches, last.ties) if tie}
         return prefix + text + bar.right
 
     def _tokens(self, bar: Bar, spelling: Spelling) -> Iterator[tuple[str, _Event]]:
@@ -356,6 +360,8 @@ class _LaneState:
         self.meter = header.meter if header else None  # the source's meter
         self.written_meter = self.meter  # what the ABC says, see _bar_meter
         self.tempo = header.tempo if header else None
+        #: Pitches the last bar tied over its bar line, for the next bar's spelling.
+        self.tied: dict[tuple[str, int], int] = {}
 
     def changes(self, bar: Bar) -> list[tuple[str, str]]:
         fields = []
@@ -375,7 +381,7 @@ class _LaneState:
         return fields
 
     def new_bar(self) -> Spelling:
-        return Spelling(self.alters)
+        return Spelling(self.alters, self.tied)
 
 
 def _bar_meter(bar: Bar, meter: str | None) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from fractions import Fraction
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -141,17 +142,23 @@ def to_musicxml(score: stream.Score) -> bytes:
     music21's exporter fills every bar shorter than its time signature with rests, which
     moves all later notes (ABC tunes often have short bars around repeats). Marking the
     shortfall as the measure's right padding (in place: it is true of the score) keeps
-    short bars short. It also writes the title "Music21 Fragment" and the composer
+    short bars short. A part with no meter at all (ABC `M:none`) gets, for the export only,
+    a hidden time signature in each measure that fits it (`_fit_free_measures`). It also
+    writes the title "Music21 Fragment" and the composer
     "Music21" into a score that has none; `_no_invented_metadata` stops that.
     """
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     _mark_short_measures(score)
+    fitted = _fit_free_measures(score)
     try:
         with _no_invented_metadata():
             return GeneralObjectExporter(score).parse()
     except Exception as exc:  # music21 raises assorted types on scores it cannot notate
         raise UserError(f"cannot write MusicXML: {one_line(exc)}") from exc
+    finally:
+        for measure, signature in fitted:
+            measure.remove(signature)
 
 
 @contextlib.contextmanager
@@ -166,6 +173,26 @@ def _no_invented_metadata() -> Iterator[None]:
         yield
     finally:
         defaults.title, defaults.author = saved
+
+
+def _fit_free_measures(score: stream.Score) -> list:
+    """Give each measure of a part without any meter a hidden time signature of its own
+    length: MusicXML has no measure without one, and music21 would cut the bar at 4/4.
+    Returns what it inserted, for the caller to take out again."""
+    from music21 import meter, stream
+
+    inserted = []
+    for part in score.parts:
+        if part.recurse().getElementsByClass(meter.TimeSignature).first() is not None:
+            continue
+        for measure in part.getElementsByClass(stream.Measure):
+            whole = Fraction(measure.highestTime).limit_denominator(10_000) / 4
+            if whole > 0 and whole.denominator & (whole.denominator - 1) == 0 and whole.denominator <= 64:
+                signature = meter.TimeSignature(f"{whole.numerator}/{whole.denominator}")
+                signature.style.hideObjectOnPrint = True
+                measure.insert(0, signature)
+                inserted.append((measure, signature))
+    return inserted
 
 
 def _mark_short_measures(score: stream.Score) -> None:

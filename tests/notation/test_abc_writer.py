@@ -178,3 +178,31 @@ def test_tempo_change_before_a_repeat_makes_no_empty_bar() -> None:
         lengths = [m.duration.quarterLength for m in abc(text).parts[0].getElementsByClass("Measure")]
         assert lengths == [4, 4, 4, 4], text
     assert "[V:1][M:2/2][K:Cm][Q:1/4=170]|:e2 f2 g4|" in text
+
+
+def test_a_note_after_a_tie_over_the_bar_line_says_when_its_accidental_differs() -> None:
+    # ABC 2.1: a note tied over the bar line keeps its accidental, so a plain `c` after
+    # `^c-|` would be C sharp; a tie to a different pitch is no tie, and the C is natural
+    from music21 import note, stream, tie
+
+    part = stream.Part()
+    first, second = stream.Measure(number=1), stream.Measure(number=2)
+    sharp = note.Note("C#5", quarterLength=4)
+    sharp.tie = tie.Tie("start")
+    first.append(sharp)
+    second.append(note.Note("C5", quarterLength=4))
+    part.append([first, second])
+    score = stream.Score([part])
+    text = score_to_abc(score)
+    assert "^c8-|=c8|" in text
+    assert pitches(abc(text)) == ["C#5", "C5"]
+
+
+def test_a_tune_without_a_meter_survives_musicxml() -> None:
+    from musegen_cli.notation.conversion import to_musicxml
+    from musegen_cli.notation.fidelity import compare_scores
+
+    score = abc("X:1\nT:free\nM:none\nL:1/16\nK:G\nd2|g4a_bcbbaaggfg4abc4d2b3aaggfg4ag|\n")
+    through_xml = parse_score(to_musicxml(score), "musicxml")
+    assert compare_scores(score, through_xml).same
+    assert "M:none" in score_to_abc(score)
