@@ -9,7 +9,8 @@
   what sounds. `K:none`, `K:` and `K:HP` have no signature; `K:Hp` is the bagpipe F# C#.
 - `Q:3/8=80` is 80 x 3/8 x 4 = 120 quarter notes per minute; the legacy bare `Q:120`
   counts unit lengths.
-- `P:A2(BC)2` plays A A B C B C; dots and spaces only separate.
+- `P:A2(BC)2` plays A A B C B C; dots and spaces only separate; a `P:` with other text
+  is a description, not a play order.
 """
 
 from __future__ import annotations
@@ -162,10 +163,12 @@ def read_tempo(text: str, unit: Fraction = Fraction(1, 8)) -> float | None:
 
 def read_play_order(text: str) -> list[str]:
     """Expand a header `P:` value into the sequence of part labels (capital letters) it
-    plays; it ends at the first character that cannot be part of one (`P:A(ABB) times 4`
-    plays A A B B)."""
-    order_text = re.match(r"[A-Z0-9().\s]*", text).group(0)
-    order, _ = _play_sequence(re.sub(r"[.\s]", "", order_text), 0)
+    plays. A value with anything else in it (`P:AABA last time`, `P:A(ABB) times 4`) is a
+    description, not a play order, and gives none: the tune is played as written, as
+    abc2midi plays it."""
+    if not re.fullmatch(r"[A-Z0-9().\s]*", text):
+        return []
+    order, _ = _play_sequence(re.sub(r"[.\s]", "", text), 0)
     return order
 
 
