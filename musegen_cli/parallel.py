@@ -9,9 +9,27 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 CHUNK = 32
+
+#: Wraps the chunks' iteration to show progress: (items, total, description) -> items.
+Progress = Callable[..., Iterator]
+
+
+def _quiet(items: Iterable, *, total: int | None = None, description: str = "") -> Iterator:
+    yield from items
+
+
+_progress: Progress = _quiet
+
+
+def show_progress_with(reporter: Progress) -> None:
+    """Draw the progress of every later `map_chunks` with ``reporter`` (called with the
+    chunks' iterator and keyword ``total`` and ``description``). The CLI installs its progress
+    bar here, so this ground-floor module draws nothing itself and imports nothing above it."""
+    global _progress
+    _progress = reporter
 
 
 def available_cores() -> int:
@@ -35,8 +53,7 @@ def map_chunks(function: Callable[[list], list], jobs: Sequence, workers: int, d
     ``function`` takes a list of jobs and returns one result per job; it must be importable
     at module level so worker processes can find it.
     """
-    from musegen_cli.cli.output import progress
-
+    progress = _progress
     if not jobs:
         return []
     chunks = [list(jobs[i : i + chunk]) for i in range(0, len(jobs), chunk)]

@@ -87,6 +87,10 @@ def _root(
 ) -> None:
     if debug:
         os.environ[DEBUG_ENV] = "1"
+    from musegen_cli import parallel
+    from musegen_cli.cli.output import progress
+
+    parallel.show_progress_with(progress)
 
 
 def _register_subcommands() -> None:
