@@ -157,9 +157,9 @@ def _first_clef(part: stream.Part) -> str | None:
 
 
 def _tempo_text(mark: object) -> str:
+    """`1/4=121`: ABC 2.1 counts whole beats per minute, so a MIDI tempo of 121.29 is rounded."""
     beat = exact(mark.referent.quarterLength) / 4
-    number = mark.number
-    bpm = str(int(number)) if float(number).is_integer() else f"{float(number):g}"
+    bpm = max(1, round(float(mark.number)))
     return f"{beat.numerator}/{beat.denominator}={bpm}"
 
 
