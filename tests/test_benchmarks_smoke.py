@@ -47,3 +47,19 @@ def test_generation_quality_quick(tmp_path, capsys):
         planned = [p for p in report["pieces"] if "\nQ:" in p["abc"]]
         assert len(planned) == 4 or prompt_only
     assert "quadrant accuracy" in capsys.readouterr().out
+
+
+def test_memory_counts_notagen_shapes_as_published():
+    bench = load_benchmark("memory")
+    small = bench.preset_memory("notagen-small")
+    # NotaGen publishes 110M / 244M / 516M parameters for its three sizes
+    assert round(small["parameters"] / 1e6) == 110
+    assert round(bench.preset_memory("notagen-medium")["parameters"] / 1e6) == 244
+    assert round(bench.preset_memory("notagen-large")["parameters"] / 1e6) == 516
+    assert small["weights"]["fp32"] == 4 * small["parameters"] == 2 * small["weights"]["bf16"]
+    assert small["weights"]["int8"] < small["weights"]["bf16"]
+    # 12 + 3 layers of keys and values, 768 wide: 2048 patches, and the patch state plus 16
+    # characters
+    assert small["cache"]["fp32"] == 2 * 4 * 768 * (12 * 2048 + 3 * 17)
+    one_row = bench.preset_memory("small")["cache"]["fp32"]
+    assert bench.preset_memory("small", batch=4)["cache"]["fp32"] == 4 * one_row
