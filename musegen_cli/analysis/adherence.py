@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from musegen_cli.analysis.abc_header import parse_key
-from musegen_cli.analysis.emotion import MAJOR_LIKE_MODES, MINOR_LIKE_MODES
+from musegen_cli.notation.abc.modes import colour
 
 if TYPE_CHECKING:
     from musegen_cli.analysis.features import PieceFeatures
@@ -50,12 +50,6 @@ class Held:
     @property
     def miss(self) -> str:
         return f"{self.name} {self.wanted} was asked for, the piece has {self.found or 'none'}"
-
-
-def colour(mode: str | None) -> str | None:
-    """"major" or "minor" for a mode name (dorian is minor-like), else None."""
-    return "major" if mode in MAJOR_LIKE_MODES or mode == "ionian" else (
-        "minor" if mode in MINOR_LIKE_MODES or mode == "aeolian" else None)
 
 
 def meter_name(meter: str | None) -> str | None:

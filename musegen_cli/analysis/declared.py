@@ -59,7 +59,7 @@ def resolve_mode(key: DeclaredKey | None, analyzed_tonic: str, analyzed_mode: st
       analysis error there is the relative minor (E minor for a G major reel ending on G);
     - no tonic (K:none, K:HP, a bare key signature) or an unknown mode word: analyzed.
     """
-    from musegen_cli.analysis.modes import pitch_class
+    from musegen_cli.notation.abc.modes import pitch_class
 
     if key is None or key.tonic is None or key.mode is None:
         return analyzed_mode, "analyzed"
@@ -92,7 +92,7 @@ def declared_from_score(score: Score) -> Declared:
 def _from_music21_key(signature: KeySignature) -> DeclaredKey:
     from music21 import key
 
-    from musegen_cli.analysis.modes import canonical_mode
+    from musegen_cli.notation.abc.modes import canonical_mode
 
     if isinstance(signature, key.Key):
         tonic = signature.tonic.name.replace("-", "b")

@@ -48,9 +48,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Modes heard as bright (positive valence) and dark (negative valence).
-MAJOR_LIKE_MODES = frozenset({"major", "lydian", "mixolydian"})
-MINOR_LIKE_MODES = frozenset({"minor", "dorian", "phrygian", "locrian"})
+from musegen_cli.notation.abc.modes import MAJOR_LIKE, MINOR_LIKE
 
 #: Notes per second dividing low from high arousal (corpus median: 3.125).
 AROUSAL_THRESHOLD_NPS = 3.1
@@ -80,9 +78,9 @@ class Emotion:
 
 def valence(mode: str | None) -> str | None:
     """"positive" for a major-like mode, "negative" for a minor-like one, else None."""
-    if mode in MAJOR_LIKE_MODES:
+    if mode in MAJOR_LIKE:
         return "positive"
-    if mode in MINOR_LIKE_MODES:
+    if mode in MINOR_LIKE:
         return "negative"
     return None
 

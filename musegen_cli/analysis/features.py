@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from musegen_cli.analysis import emotion, metrics
 from musegen_cli.analysis.bars import Bar, is_attack, off_meter_bars, play_counts, read_bars, sounds
 from musegen_cli.analysis.declared import Declared, declared_from_score, resolve_mode
-from musegen_cli.analysis.modes import pitch_class, tonic_triad
+from musegen_cli.notation.abc.modes import pitch_class, tonic_triad
 
 if TYPE_CHECKING:
     from music21.stream import Score, Stream

@@ -52,7 +52,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from musegen_cli.analysis.modes import canonical_mode
+from musegen_cli.notation.abc.modes import ABC_MODE_WORDS, MAJOR_LIKE, MODE_FIFTHS, canonical_mode
 
 if TYPE_CHECKING:
     from musegen_cli.notation.fidelity import Comparison
@@ -61,9 +61,6 @@ _LETTERS = "CDEFGAB"
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _LETTER_FIFTHS = {"F": -1, "C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5}
 _SHARP_ORDER = "FCGDAEB"
-#: Key signature (sharps > 0, flats < 0) of each mode relative to major on the same tonic.
-_MODE_FIFTHS = {"lydian": 1, "major": 0, "mixolydian": -1, "dorian": -2, "minor": -3, "phrygian": -4, "locrian": -5}
-_MODE_ABC = {"major": "", "minor": "m", "dorian": "dor", "phrygian": "phr", "lydian": "lyd", "mixolydian": "mix", "locrian": "loc"}
 #: Semitones of each degree above the tonic.
 _MODE_STEPS = {
     "major": (0, 2, 4, 5, 7, 9, 11),
@@ -74,7 +71,6 @@ _MODE_STEPS = {
     "mixolydian": (0, 2, 4, 5, 7, 9, 10),
     "locrian": (0, 1, 3, 5, 6, 8, 10),
 }
-MAJOR_LIKE = frozenset({"major", "mixolydian", "lydian"})
 #: Triad and seventh chord qualities on each degree of the natural minor, as chord-symbol suffixes.
 _MINOR_TRIADS = ("m", "dim", "", "m", "m", "", "")
 _MINOR_SEVENTHS = ("m7", "m7b5", "maj7", "m7", "m7", "maj7", "7")
@@ -111,7 +107,7 @@ class Key:
 
     @property
     def fifths(self) -> int:
-        return _LETTER_FIFTHS[self.letter] + 7 * self.alter + _MODE_FIFTHS[self.mode]
+        return _LETTER_FIFTHS[self.letter] + 7 * self.alter + MODE_FIFTHS[self.mode]
 
     @property
     def tonic_pc(self) -> int:
@@ -128,7 +124,7 @@ class Key:
 
     def text(self) -> str:
         tonic = self.letter + ("#" * self.alter if self.alter > 0 else "b" * -self.alter)
-        return tonic + _MODE_ABC[self.mode] + self.rest
+        return tonic + ABC_MODE_WORDS[self.mode] + self.rest
 
 
 def parse_key(value: str) -> Key:
@@ -147,7 +143,7 @@ def parse_key(value: str) -> Key:
         mode, rest = found, rest[word_match.end() :]
     if _KEY_ACCIDENTALS.search(rest) or re.search(r"\bexp\b", rest):
         raise Refused(f"key {value.strip()!r} names its own accidentals")
-    if abs(_LETTER_FIFTHS[letter] + 7 * alter + _MODE_FIFTHS[mode]) > 7:
+    if abs(_LETTER_FIFTHS[letter] + 7 * alter + MODE_FIFTHS[mode]) > 7:
         raise Refused(f"key {value.strip()!r} has more than 7 sharps or flats")
     return Key(letter, alter, mode, rest.rstrip())
 

@@ -26,11 +26,11 @@ from typing import Any
 
 from musegen_cli.analysis import emotion
 from musegen_cli.analysis.features import PieceFeatures
+from musegen_cli.notation.abc.modes import ABC_MODE_WORDS
 
 
-#: ABC's short mode names (K:Ador, K:Em); major is the bare tonic.
-_ABC_MODES = {"major": "", "minor": "m", "ionian": "", "aeolian": "m", "dorian": "dor", "phrygian": "phr",
-              "lydian": "lyd", "mixolydian": "mix", "locrian": "loc"}
+#: ABC's short mode names (K:Ador, K:Em), also for the spelled-out ionian and aeolian.
+_ABC_MODES = {**ABC_MODE_WORDS, "ionian": "", "aeolian": "m"}
 
 
 def abc_key(declared: str | None) -> str | None:

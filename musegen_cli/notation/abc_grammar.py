@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass, field
 
 from musegen_cli.analysis.abc_header import field_readable, meter_value
-from musegen_cli.analysis.modes import canonical_mode
+from musegen_cli.notation.abc.modes import MODE_FIFTHS, canonical_mode
 from musegen_cli.notation.abc_durations import MAX_SLASHES
 from musegen_cli.notation.abc_patches import FIELD
 
@@ -68,10 +68,9 @@ _ENDING = re.compile(r"\[?\d+(?:[,-]\d+)*")
 _TUPLET = re.compile(r"\(\d(?::\d*)?(?::\d*)?")
 _INLINE = re.compile(r"\[([A-Za-z]):([^\]\n]*)\]")
 _LABEL_LINE = re.compile(r"%[a-z]+\s+\S")  # `%key F`; not `%%score`, `% remark` or `%Q:80`
-#: Major keys' sharps (negative: flats) by tonic, and the shift of each mode from major.
+#: Major keys' sharps (negative: flats) by tonic.
 _SHARPS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F#": 6, "C#": 7,
            "F": -1, "Bb": -2, "Eb": -3, "Ab": -4, "Db": -5, "Gb": -6, "Cb": -7, "G#": 8, "D#": 9, "A#": 10}
-_MODE_SHIFT = {"major": 0, "lydian": 1, "mixolydian": -1, "dorian": -2, "minor": -3, "phrygian": -4, "locrian": -5}
 _SHARP_ORDER, _FLAT_ORDER = "FCGDAEB", "BEADGCF"
 _KEY_WORDS = {"exp", "treble", "bass", "alto", "tenor", "baritone", "perc", "none", "bass3", "alto1", "alto2",
               "mezzosoprano", "soprano", "treble-8", "treble+8", "bass-8", "bass+8"}
@@ -92,7 +91,7 @@ def key_signature(value: str) -> dict[str, int] | None:
     mode = canonical_mode(mode_word) if mode_word else "major"
     if mode is None or tonic not in _SHARPS or not all(_key_extra(w) for w in rest):
         return None
-    sharps = _SHARPS[tonic] + _MODE_SHIFT[mode]
+    sharps = _SHARPS[tonic] + MODE_FIFTHS[mode]
     alters = {letter: 1 for letter in _SHARP_ORDER[: max(sharps, 0)]}
     alters |= {letter: -1 for letter in _FLAT_ORDER[: max(-sharps, 0)]}
     for word in rest:

@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from musegen_cli.errors import UserError
+from musegen_cli.notation.abc.modes import MAJOR_LIKE, MINOR_LIKE
 
 BUILT_IN = ("mode", "register", "density", "meter", "tonic")
-_MAJOR_LIKE = {"major", "lydian", "mixolydian"}
-_MINOR_LIKE = {"minor", "dorian", "phrygian", "locrian"}
 _PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 #: Fewest pieces a class needs to take part.
 MIN_CLASS = 8
@@ -69,7 +68,7 @@ def built_in(name: str, records: Sequence[Mapping[str, Any]], count: int, seed: 
 
 def _mode_class(labels: Mapping[str, Any]) -> str | None:
     mode = labels.get("mode")
-    return "major" if mode in _MAJOR_LIKE else "minor" if mode in _MINOR_LIKE else None
+    return "major" if mode in MAJOR_LIKE else "minor" if mode in MINOR_LIKE else None
 
 
 def _register_class(labels: Mapping[str, Any]) -> str | None:
@@ -84,7 +83,7 @@ def _meter_class(labels: Mapping[str, Any]) -> str | None:
 
 def _tonic_class(labels: Mapping[str, Any]) -> str | None:
     from musegen_cli.analysis.abc_header import parse_key
-    from musegen_cli.analysis.modes import pitch_class
+    from musegen_cli.notation.abc.modes import pitch_class
 
     key = str(labels.get("key") or "").split(" ")[0]
     tonic = parse_key(key).tonic if key else None

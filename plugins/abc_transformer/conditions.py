@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 
 from musegen_cli.analysis.abc_header import parse_key
 from musegen_cli.errors import UserError
+from musegen_cli.notation.abc.modes import colour
 from musegen_cli.registry import Condition
 
 CONDITIONS: tuple[Condition, ...] = (
@@ -56,8 +57,6 @@ LABEL_KEYS: dict[str, str] = {
     "meter": "meter",
     "key": "key",
 }
-_MAJOR_LIKE = {"major", "ionian", "lydian", "mixolydian"}
-_MINOR_LIKE = {"minor", "aeolian", "dorian", "phrygian", "locrian"}
 #: Quadrant -> the parts it implies, EMusicGen's attribute template: the mode carries the
 #: valence, the tempo band the arousal (the emotion rule's two axes), register breaks ties.
 EMOTION_PARTS: dict[str, dict[str, str]] = {
@@ -91,8 +90,7 @@ def from_labels(labels: Mapping[str, object], header: Mapping[str, str] | None =
         if text is None:
             continue
         if name == "mode":
-            lowered = text.lower()
-            text = "major" if lowered in _MAJOR_LIKE else "minor" if lowered in _MINOR_LIKE else lowered
+            text = colour(text.lower()) or text.lower()
         values = _DECLARED[name]
         if values is not None and text not in values:
             continue
@@ -206,4 +204,4 @@ def _key_mode(key: str | None) -> str | None:
     if not key:
         return None
     mode = parse_key(key).mode
-    return "major" if mode in _MAJOR_LIKE else "minor" if mode in _MINOR_LIKE else None
+    return colour(mode)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from musegen_cli.analysis.abc_header import field_readable, meter_value, parse_key
+from musegen_cli.notation.abc.modes import MAJOR_LIKE, MINOR_LIKE
 from musegen_cli.notation.abc_patches import FIELD
 
 from .conditions import EMOTION_PARTS
@@ -40,8 +41,6 @@ from .conditions import EMOTION_PARTS
 #: Tempo band -> the range of quarter notes per minute a planned `Q:` line draws from.
 TEMPO_QPM: dict[str, tuple[int, int]] = {"fast": (144, 176), "slow": (56, 76)}
 
-_MAJOR_LIKE = {"major", "lydian", "mixolydian"}
-_MINOR_LIKE = {"minor", "dorian", "phrygian", "locrian"}
 _DEFAULT_KEY = {"major": "C", "minor": "Am"}
 
 
@@ -126,7 +125,7 @@ def key_with_mode(value: str, mode: str | None) -> str:
     key = parse_key(value)
     if key.tonic is None:
         return f"K:{_DEFAULT_KEY[mode]}"
-    if key.mode in (_MAJOR_LIKE if mode == "major" else _MINOR_LIKE):
+    if key.mode in (MAJOR_LIKE if mode == "major" else MINOR_LIKE):
         return f"K:{value}"
     words = value[len(key.tonic) :].split()
     if key.mode_stated or key.mode is None:

@@ -9,12 +9,13 @@ from musegen_cli.analysis.emotion import (
     REGISTER_MIDPOINT as MID,
     classify,
 )
-from musegen_cli.analysis.modes import MODES
+from musegen_cli.notation.abc.modes import MAJOR_LIKE, MINOR_LIKE, MODES
 
 
 def test_every_mode_has_a_valence() -> None:
-    assert emotion.MAJOR_LIKE_MODES | emotion.MINOR_LIKE_MODES == set(MODES)
-    assert not emotion.MAJOR_LIKE_MODES & emotion.MINOR_LIKE_MODES
+    assert MAJOR_LIKE | MINOR_LIKE == set(MODES)
+    assert not MAJOR_LIKE & MINOR_LIKE
+    assert emotion.valence("lydian") == "positive" and emotion.valence("phrygian") == "negative"
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,9 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from musegen_cli.analysis.modes import canonical_mode
+from musegen_cli.notation.abc.modes import MODE_FIFTHS, canonical_mode
 
 _MAJOR_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
-#: How many fifths each mode lies below or above the major scale on the same tonic.
-_MODE_FIFTHS = {"major": 0, "lydian": 1, "mixolydian": -1, "dorian": -2, "minor": -3, "phrygian": -4, "locrian": -5}
 _SHARP_ORDER = "FCGDAEB"
 _ACCIDENTAL = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
 _KEY_ACCIDENTAL = re.compile(r"(\^\^|\^|__|_|=)([A-Ga-g])$")
@@ -127,7 +125,7 @@ def read_key(text: str) -> Key:
 def signature_of(tonic: str, mode: str) -> dict[str, int]:
     """The alteration of each letter in the key of `tonic` (`F#`, `Bb`) and `mode`."""
     fifths = _MAJOR_FIFTHS[tonic[0]] + 7 * (1 if tonic[1:] == "#" else -1 if tonic[1:] == "b" else 0)
-    fifths += _MODE_FIFTHS[mode]
+    fifths += MODE_FIFTHS[mode]
     signature = {}
     for index in range(abs(fifths)):
         if fifths > 0:

@@ -1,14 +1,23 @@
 """Mode names, their ABC spellings, and the pitch classes of a tonic triad.
 
-Pure Python (no music21), so the ABC header reader and the emotion rule can share one
-vocabulary: every mode is stored under one canonical name (ionian is "major", aeolian is
-"minor"), whatever spelling the input used.
+Pure Python (no music21), so the ABC reader, the analyzer, the data pipeline and the families
+share one vocabulary: every mode is stored under one canonical name (ionian is "major",
+aeolian is "minor"), whatever spelling the input used.
 """
 
 from __future__ import annotations
 
 #: Canonical mode names, in the order of the diatonic modes' usual listing.
 MODES = ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "locrian")
+#: Canonical modes heard as bright (major third over the tonic) and dark (minor third).
+MAJOR_LIKE = frozenset({"major", "lydian", "mixolydian"})
+MINOR_LIKE = frozenset({"minor", "dorian", "phrygian", "locrian"})
+#: How many fifths each mode's signature lies above (sharps) or below (flats) major's on the
+#: same tonic: D dorian has C major's signature, two fifths below D major's.
+MODE_FIFTHS = {"major": 0, "lydian": 1, "mixolydian": -1, "dorian": -2, "minor": -3, "phrygian": -4, "locrian": -5}
+#: The mode word ABC users write after the tonic (`K:Ador`, `K:Em`); major is the bare tonic.
+ABC_MODE_WORDS = {"major": "", "minor": "m", "dorian": "dor", "phrygian": "phr", "lydian": "lyd",
+                  "mixolydian": "mix", "locrian": "loc"}
 
 #: ABC matches a mode by its first three letters, case-insensitively ("m" alone is minor).
 _ABBREVIATIONS = {
@@ -31,6 +40,14 @@ def canonical_mode(word: str) -> str | None:
     """The canonical name of a mode word ("Mix", "dorian", "m", "Aeolian"); None if unknown."""
     lowered = word.lower()
     return _ABBREVIATIONS.get(lowered if lowered == "m" else lowered[:3])
+
+
+def colour(mode: str | None) -> str | None:
+    """"major" or "minor" for a mode name (dorian is minor-like; the spelled-out "ionian" and
+    "aeolian" count too, as labels and requests may write them), else None."""
+    if mode in MAJOR_LIKE or mode == "ionian":
+        return "major"
+    return "minor" if mode in MINOR_LIKE or mode == "aeolian" else None
 
 
 def pitch_class(tonic: str) -> int:

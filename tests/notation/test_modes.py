@@ -2,7 +2,7 @@
 
 import pytest
 
-from musegen_cli.analysis.modes import canonical_mode, pitch_class, tonic_triad
+from musegen_cli.notation.abc.modes import canonical_mode, pitch_class, tonic_triad
 
 
 @pytest.mark.parametrize(
