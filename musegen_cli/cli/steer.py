@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from musegen_cli.cli.options import DeviceOption, JsonFlag, SeedOption, choose_seed, prepare_device
-from musegen_cli.cli.output import console, emit_json, print_table, progress
+from musegen_cli.cli.output import console, emit_json, print_table, progress, warn
 from musegen_cli.errors import UserError
 
 BUILT_IN = ("mode", "register", "density", "meter", "tonic")  # steering.concepts.BUILT_IN, without torch
@@ -29,7 +29,9 @@ FIT_EPILOG = """Examples:
 
   musegen steer fit --csv brightness.csv -o directions/brightness      # rows: piece,value
 
-Built-in concepts (labelled by the analyzer on --data, by default the corpus dataset): mode (towards minor), register (towards high), density (notes per second, towards denser), meter and tonic (one direction per class)."""
+Built-in concepts (labelled by the analyzer on --data, by default the corpus dataset): mode (towards minor), register (towards high), density (notes per second, towards denser), meter and tonic (one direction per class). With --folder, a positive strength steers towards the second label given.
+
+Scores are measured on 20% of the pieces. Fewer than 10 validation pieces of a class (20 in all for --csv), that is fewer than about 50 pieces per class, gives a warning: such scores are too coarse to trust."""
 
 SHOW_EPILOG = """Examples:
 
@@ -91,11 +93,9 @@ def register(app: typer.Typer) -> None:
         for _ in bar:
             pass
         dirs.save(found, output)
-        if json_output:
-            emit_json(_summary(found, output))
-            return
-        print_table(_layer_table(found))
-        console.print(f"Wrote {output}.")
+        _report(found, output, json_output)
+        if not json_output:
+            console.print(f"Wrote {output}.")
 
     from musegen_cli.cli.generate import EPILOG, generate_command
 
@@ -114,11 +114,9 @@ def register(app: typer.Typer) -> None:
         found = dirs.load(folder)
         target = plot or folder / "layers.png"
         write_plot(found, target)
-        if json_output:
-            emit_json({**_summary(found, folder), "plot": str(target)})
-            return
-        print_table(_layer_table(found))
-        console.print(f"Plot: {target}")
+        _report(found, folder, json_output, {"plot": str(target)})
+        if not json_output:
+            console.print(f"Plot: {target}")
 
 
 def _concept(concept: str | None, folders: list[str], csv_path: Path | None, data: str, count: int, seed: int,
@@ -169,6 +167,21 @@ def _layer_table(found: Any) -> Any:
                       f"{s['bandwidth']:.3g}", f"{s['ridge']:.0e}", f"{s['exponent']:g}", "yes" if s["centre"] else "no",
                       str(s["round"]), f"{fit.activation_scale:.3g}")
     return table
+
+
+def _report(found: Any, folder: Path, json_output: bool, extra: dict[str, Any] | None = None) -> None:
+    """The layer table (or JSON), which way a positive strength steers, and any warning about
+    scores measured on too few validation pieces."""
+    from musegen_cli.steering.fit import points_to, reliability_warnings
+
+    cautions = reliability_warnings(found)
+    for caution in cautions:
+        warn(caution)
+    if json_output:
+        emit_json({**_summary(found, folder), "points_to": points_to(found), "warnings": cautions, **(extra or {})})
+        return
+    print_table(_layer_table(found))
+    console.print(f"A positive strength steers towards {points_to(found)}.")
 
 
 def _summary(found: Any, folder: Path) -> dict[str, Any]:

@@ -5,13 +5,17 @@ spread per dimension), so the same bandwidth grid suits every layer; directions 
 in that space and the raw one. Pieces are split once, deterministically from the seed, into
 training (80%) and validation (20%); every layer is scored on the same validation pieces,
 classification by accuracy and regression by R^2, for the RFM and for a linear probe.
+
+A score on a handful of validation pieces says little (3 pieces give accuracy 0, 0.33, 0.67
+or 1), so `reliability_warnings` flags fewer than MIN_VALID_PER_CLASS validation pieces of any
+class (MIN_VALID_REGRESSION for a regression concept).
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import torch
@@ -23,6 +27,9 @@ from musegen_cli.steering.directions import Directions, LayerFit
 VALID_SHARE = 0.2
 #: Bandwidths in units of sqrt(hidden), the typical distance between standardised points.
 BANDWIDTH_FACTORS = (0.5, 2.0)
+#: Below this many validation pieces of a class (or in all, for regression) scores are too coarse to trust.
+MIN_VALID_PER_CLASS = 10
+MIN_VALID_REGRESSION = 20
 
 
 def split(count: int, seed: int) -> tuple[list[int], list[int]]:
@@ -72,7 +79,44 @@ def fit_directions(activations: Mapping[str, torch.Tensor], concept: ConceptData
         vectors[name], layers[name] = fit_layer(x, concept, train, valid, rounds, grid)
         if on_layer is not None:
             on_layer(name, layers[name])
-    counts = {label: sum(int(t) == i for t in concept.targets) for i, label in enumerate(concept.labels)}
+    per_class = {}
+    if concept.task == "classification":
+        per_class = {"per_class": _class_counts(concept, range(len(concept.pieces))),
+                     "valid_per_class": _class_counts(concept, valid)}
     notes = {"pieces": len(concept.pieces), "train": len(train), "valid": len(valid), "seed": seed,
-             "rounds": rounds, **({"per_class": counts} if concept.task == "classification" else {})}
+             "rounds": rounds, **per_class}
     return Directions(concept.name, concept.task, list(concept.labels), dict(model), pooling, vectors, layers, notes)
+
+
+def _class_counts(concept: ConceptData, indices: Iterable[int]) -> dict[str, int]:
+    chosen = [int(concept.targets[i]) for i in indices]
+    return {label: chosen.count(i) for i, label in enumerate(concept.labels)}
+
+
+def reliability_warnings(directions: Directions) -> list[str]:
+    """Why the validation scores of a fit may not mean much (empty when they can be trusted)."""
+    notes = directions.notes
+    if directions.task != "classification":
+        valid = int(notes.get("valid", 0))
+        if valid >= MIN_VALID_REGRESSION:
+            return []
+        return [f"R^2 is measured on only {valid} validation pieces (at least {MIN_VALID_REGRESSION} needed "
+                "to trust it); give more pieces"]
+    counts = notes.get("valid_per_class", {})
+    short = {label: n for label, n in counts.items() if n < MIN_VALID_PER_CLASS}
+    if not short:
+        return []
+    listed = ", ".join(f"{label} {n}" for label, n in short.items())
+    return [f"accuracy is measured on too few validation pieces per class ({listed}; at least "
+            f"{MIN_VALID_PER_CLASS} of each needed to trust it, i.e. about "
+            f"{math.ceil(MIN_VALID_PER_CLASS / VALID_SHARE)} pieces per class); give more pieces"]
+
+
+def points_to(directions: Directions) -> str:
+    """What a positive strength moves the music towards, in words."""
+    labels = directions.labels
+    if directions.task == "regression":
+        return f"higher {labels[0]}"
+    if len(labels) == 2:
+        return f"{labels[1]} (away from {labels[0]})"
+    return "the class named in the direction (one vector per class: " + ", ".join(labels) + ")"

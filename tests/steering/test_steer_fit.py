@@ -12,7 +12,7 @@ from musegen_cli.cli.app import app
 from musegen_cli.errors import UserError
 from musegen_cli.registry import reset_registry
 from musegen_cli.steering import concepts
-from musegen_cli.steering.fit import fit_directions, split
+from musegen_cli.steering.fit import fit_directions, points_to, reliability_warnings, split
 
 
 def invoke(*args: object):
@@ -64,6 +64,26 @@ def test_fitting_finds_a_planted_direction_in_one_layer_and_not_in_noise():
     assert len(valid) == 12 and not set(train) & set(valid)
 
 
+def test_scores_on_few_validation_pieces_are_flagged_and_the_positive_direction_is_named():
+    def fitted(task: str, labels: list[str], targets: list[float]):
+        concept = concepts.ConceptData("c", task, labels, ["X:1\nK:C\nC|\n"] * len(targets), targets)
+        x = torch.randn(len(targets), 8, generator=torch.Generator().manual_seed(0))
+        return fit_directions({"patch.0": x}, concept, {"name": "t", "weights_hash": "h"}, "mean", rounds=0,
+                              grid={"bandwidth": (4.0,), "ridge": (1e-2,)})
+
+    few = fitted("classification", ["calm", "wild"], [float(i % 2) for i in range(16)])
+    assert sum(few.notes["valid_per_class"].values()) == few.notes["valid"] == 3
+    assert reliability_warnings(few) and "at least 10 of each" in reliability_warnings(few)[0]
+    assert points_to(few) == "wild (away from calm)"
+    enough = fitted("classification", ["calm", "wild"], [float(i % 2) for i in range(200)])
+    assert min(enough.notes["valid_per_class"].values()) >= 10 and reliability_warnings(enough) == []
+    regression = fitted("regression", ["brightness"], [i / 7 for i in range(40)])
+    assert "only 8 validation pieces" in reliability_warnings(regression)[0]
+    assert points_to(regression) == "higher brightness"
+    assert "one vector per class: C, D, G" in points_to(
+        fitted("classification", ["C", "D", "G"], [float(i % 3) for i in range(30)]))
+
+
 def test_steer_fit_show_and_generate_with_a_direction(cli_model, mode_folders, tmp_path):
     out = tmp_path / "mode"
     result = invoke("steer", "fit", "--model", cli_model, "--folder", f"major={mode_folders['major']}",
@@ -72,6 +92,8 @@ def test_steer_fit_show_and_generate_with_a_direction(cli_model, mode_folders, t
     summary = json.loads(result.stdout)
     assert summary["labels"] == ["major", "minor"] and set(summary["layers"]) >= {"patch.0", "char.0"}
     assert all(0.0 <= layer["rfm"] <= 1.0 for layer in summary["layers"].values())
+    assert summary["points_to"] == "minor (away from major)"
+    assert summary["warnings"] and "too few validation pieces per class" in result.stderr
 
     shown = invoke("steer", "show", out)
     assert shown.exit_code == 0 and "RFM accuracy" in shown.stdout and (out / "layers.png").stat().st_size > 1000
