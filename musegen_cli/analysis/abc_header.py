@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from musegen_cli.analysis.declared import Declared, DeclaredKey
-from musegen_cli.notation.abc.fields import meter_value, read_key, read_tempo, unit_length
+from musegen_cli.notation.abc.fields import read_key, read_tempo, unit_length
+from musegen_cli.notation.abc.text import FIELD_LINE, strip_comment
 
-_FIELD = re.compile(r"^([A-Za-z]):(.*)$")
 _INLINE_KEY = re.compile(r"\[K:([^\]]*)\]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
@@ -45,8 +45,8 @@ def parse_abc_header(text: str) -> AbcHeader:
     keys: list[DeclaredKey] = []
     in_header = True
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = _strip_comment(raw)
-        match = _FIELD.match(line)
+        line = strip_comment(raw)
+        match = FIELD_LINE.match(line)
         if in_header and match:
             name, value = match.group(1), match.group(2).strip()
             if name == "K":
@@ -78,7 +78,7 @@ def parse_abc_header(text: str) -> AbcHeader:
 def parse_key(value: str) -> DeclaredKey:
     """Parse the value of a K: field ("Dmix", "F#m", "C dorian", "none", "HP"), by the ABC
     reader's own key rule (`notation.abc.fields.read_key`)."""
-    text = _strip_comment(value).strip()
+    text = strip_comment(value).strip()
     key = read_key(text)
     if key.tonic is None:
         return DeclaredKey(text=text or "none")
@@ -89,24 +89,5 @@ def parse_key(value: str) -> DeclaredKey:
 
 def parse_tempo(value: str, unit_length: Fraction = Fraction(1, 8)) -> float | None:
     """Quarter notes per minute of a Q: field value; None when it gives no number."""
-    return read_tempo(_strip_comment(value), unit_length)
+    return read_tempo(strip_comment(value), unit_length)
 
-
-_UNIT_LENGTH = re.compile(r"1/(1|2|4|8|16|32|64)")
-
-
-def field_readable(name: str, value: str) -> bool:
-    """Whether a header field's value can be read: a meter `meter_value` takes (or "none") and
-    a unit length 1/2^n; any other field is taken as it is. music21 refuses a whole tune over
-    one unreadable `M:` or `L:` (`M:,/4`, `L:1/16|`)."""
-    value = value.strip()
-    if name == "M":
-        return value.lower() == "none" or meter_value(value) is not None
-    if name == "L":
-        return _UNIT_LENGTH.fullmatch(value) is not None
-    return True
-
-
-def _strip_comment(line: str) -> str:
-    """Drop a `%` comment (but not an escaped `\\%`)."""
-    return re.split(r"(?<!\\)%", line, maxsplit=1)[0]

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from musegen_cli.analysis.abc_header import parse_key
 from musegen_cli.notation.abc.modes import colour
+from musegen_cli.notation.abc.text import header_fields
 
 if TYPE_CHECKING:
     from musegen_cli.analysis.features import PieceFeatures
@@ -54,18 +55,6 @@ class Held:
 
 def meter_name(meter: str | None) -> str | None:
     return _METERS.get(meter.strip(), meter.strip()) if meter else None
-
-
-def header_fields(abc: str) -> dict[str, str]:
-    """The header's first M: and K: (before the music)."""
-    fields: dict[str, str] = {}
-    for line in abc.replace("\r\n", "\n").split("\n"):
-        match = re.match(r"([MK]):(.*)", line)
-        if match and match.group(1) not in fields:
-            fields[match.group(1)] = match.group(2).split("%", 1)[0].strip()
-        if line.startswith("K:"):
-            break
-    return fields
 
 
 def _voices(abc: str) -> list[str]:

@@ -14,21 +14,15 @@ import hashlib
 import re
 
 from musegen_cli.data.bar_lines import restore_line_end_bars
+from musegen_cli.notation.abc.text import FIELD_LINE, INLINE_FIELD, strip_comment
 
 #: Header fields kept, in the order they are written back.
 KEPT_FIELDS = ("M", "L", "Q", "K")
-_FIELD = re.compile(r"^([A-Za-z]):(.*)$")
 _QUOTED = re.compile(r'"([^"]*)"')
 _CHORD_SYMBOL = re.compile(r"^[A-G][#b]?(m|min|maj|dim|aug|sus|add|M)?[0-9]*(/[A-G][#b]?)?$")
 _BANG_DECORATION = re.compile(r"![^!\n]*!|\+[^+\n]*\+")
 _SHORT_DECORATIONS = re.compile(r"[uvTHLMOPS~]")
-_INLINE_FIELD = re.compile(r"\[([A-Za-z]):[^\]]*\]")
 _NOTE_CHARS = re.compile(r"[A-Ga-gz]")
-
-
-def _strip_comment(line: str) -> str:
-    """Drop a `%` comment, keeping escaped `\\%`."""
-    return re.split(r"(?<!\\)%", line, maxsplit=1)[0]
 
 
 def _keep_chord_symbols(body: str) -> str:
@@ -55,8 +49,8 @@ def clean_abc_tune(text: str) -> str | None:
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         if raw.startswith("%%"):
             continue
-        line = _strip_comment(raw).rstrip()
-        field = _FIELD.match(line)
+        line = strip_comment(raw).rstrip()
+        field = FIELD_LINE.match(line)
         if field and not line.startswith("|"):
             name, value = field.group(1), field.group(2).strip()
             if name == "w" or name == "W":
@@ -83,7 +77,7 @@ def clean_abc_tune(text: str) -> str | None:
             body.append(cleaned)
     if pending.strip():
         body.append(_clean_body_line(pending))
-    if "K" not in header or not any(_NOTE_CHARS.search(_INLINE_FIELD.sub("", b)) for b in body):
+    if "K" not in header or not any(_NOTE_CHARS.search(INLINE_FIELD.sub("", b)) for b in body):
         return None
     lines = ["X:1"] + [f"{name}:{header[name]}" for name in KEPT_FIELDS if name in header and name != "K"]
     lines += voices + [f"K:{header['K']}"] + body

@@ -52,7 +52,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from musegen_cli.notation.abc.modes import ABC_MODE_WORDS, MAJOR_LIKE, MODE_FIFTHS, canonical_mode
+from musegen_cli.notation.abc.modes import (
+    ABC_MODE_WORDS,
+    MAJOR_LIKE,
+    MODE_FIFTHS,
+    canonical_mode,
+)
+from musegen_cli.notation.abc.text import FIELD_LINE, INLINE_FIELD
 
 if TYPE_CHECKING:
     from musegen_cli.notation.fidelity import Comparison
@@ -77,8 +83,6 @@ _MINOR_SEVENTHS = ("m7", "m7b5", "maj7", "m7", "m7", "maj7", "7")
 _ACCIDENTAL_ALTER = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
 _ALTER_ACCIDENTAL = {value: text for text, value in _ACCIDENTAL_ALTER.items()}
 _NOTE = re.compile(r"(\^\^|\^|__|_|=)?([A-Ga-g])([,']*)")
-_INLINE_FIELD = re.compile(r"\[([A-Za-z]):([^\]]*)\]")
-_FIELD_LINE = re.compile(r"^([A-Za-z]):(.*)$")
 _KEY = re.compile(r"^\s*([A-G])([#b]?)(.*)$", re.DOTALL)
 _KEY_ACCIDENTALS = re.compile(r"(?:^|\s)(?:\^\^|\^|__|_|=)[A-Ga-g]")
 _CHORD = re.compile(r"^([A-G])([#b]{0,2})(maj|min|dim|aug|sus|add|m|M)?([0-9]*)(?:/([A-G])([#b]{0,2}))?$")
@@ -311,7 +315,7 @@ class _Rewriter:
         out = []
         in_header = True
         for line in lines:
-            match = _FIELD_LINE.match(line)
+            match = FIELD_LINE.match(line)
             if match and not line.startswith("|"):
                 name, value = match.groups()
                 if name == "K":
@@ -356,7 +360,7 @@ class _Rewriter:
                 i = end + 1
                 continue
             if c == "[":
-                field_match = _INLINE_FIELD.match(line, i)
+                field_match = INLINE_FIELD.match(line, i)
                 if field_match:
                     name, value = field_match.groups()
                     if name == "K":

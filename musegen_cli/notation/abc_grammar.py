@@ -35,8 +35,9 @@ import copy
 import re
 from dataclasses import dataclass, field
 
-from musegen_cli.analysis.abc_header import field_readable, meter_value
+from musegen_cli.notation.abc.fields import meter_value
 from musegen_cli.notation.abc.modes import MODE_FIFTHS, canonical_mode
+from musegen_cli.notation.abc.text import field_readable
 from musegen_cli.notation.abc_durations import MAX_SLASHES
 from musegen_cli.notation.abc_patches import FIELD
 

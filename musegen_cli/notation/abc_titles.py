@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from musegen_cli.analysis.abc_header import parse_key
+from musegen_cli.notation.abc.fields import read_key
+from musegen_cli.notation.abc.text import strip_comment
 
 #: Meter -> the tune type it usually means in folk collections.
 DANCES = {"6/8": "Jig", "9/8": "Slip jig", "12/8": "Slide", "2/4": "Polka", "3/4": "Waltz", "3/2": "Hornpipe",
@@ -27,9 +28,10 @@ def title_for(conditions: Mapping[str, str], header: str) -> str:
         kind = " ".join([described[0], *(word.lower() for word in described[1:]), "piece"])
     else:
         kind = DANCES.get(fields.get("M", "").strip(), "Tune")
-    key = parse_key(fields["K"]) if fields.get("K") else None
-    if key is not None and key.tonic:
-        kind += f" in {key.name}"
+    written = strip_comment(fields.get("K", "")).strip()
+    key = read_key(written)
+    if key.tonic:
+        kind += f" in {written}" if key.unknown_mode else f" in {key.tonic} {key.mode}"
     if conditions.get("composer"):
         kind += f", after {conditions['composer']}"
     return kind

@@ -28,13 +28,13 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from musegen_cli.analysis.abc_header import field_readable, meter_value
+from musegen_cli.notation.abc.fields import meter_value
+from musegen_cli.notation.abc.text import INLINE_FIELD, field_readable
 from musegen_cli.notation.abc_durations import segment_length
 from musegen_cli.notation.abc_grammar import TuneGrammar
 from musegen_cli.notation.abc_patches import FIELD
 
 _INLINE = re.compile(r"\[([MLV]):([^\]]*)\]")
-_ANY_INLINE = re.compile(r"\[[A-Za-z]:[^\]]*\]")
 _BAR_END = re.compile(r"(\[\||:*\|[\]|:]*|::)\s*$")
 _SECTION_END = re.compile(r"(:\||\|\||\|\]|::)\s*$")
 _BAR_START = re.compile(r"^\s*(\|:|::|\[\|)?\s*(\[?\d+(?:[,-]\d+)*)?")
@@ -186,12 +186,12 @@ class BarCheck:
 
     @staticmethod
     def _opens_section(unit: str) -> bool:
-        return _ANY_INLINE.sub("", unit).lstrip().startswith(("|:", "::"))
+        return INLINE_FIELD.sub("", unit).lstrip().startswith(("|:", "::"))
 
     @staticmethod
     def _music(unit: str) -> str | None:
         """The notes of a bar unit: inline fields, bar lines and ending numbers removed."""
-        text = _ANY_INLINE.sub("", unit).strip()
+        text = INLINE_FIELD.sub("", unit).strip()
         text = _BAR_START.sub("", text, count=1)
         text = _BAR_TOKENS.sub("", text).strip()
         return text or None

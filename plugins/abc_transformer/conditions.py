@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from musegen_cli.analysis.abc_header import parse_key
 from musegen_cli.errors import UserError
 from musegen_cli.notation.abc.modes import colour
+from musegen_cli.notation.abc.text import header_fields  # noqa: F401  (training reads a record's header here)
 from musegen_cli.registry import Condition
 
 CONDITIONS: tuple[Condition, ...] = (
@@ -101,17 +102,6 @@ def from_labels(labels: Mapping[str, object], header: Mapping[str, str] | None =
             if value is not None:
                 found[name] = value
     return found
-
-
-def header_fields(abc: str) -> dict[str, str]:
-    """The first M: and K: fields of a tune's header."""
-    fields: dict[str, str] = {}
-    for line in abc.split("\n"):
-        if len(line) > 1 and line[1] == ":" and line[0] in "MK" and line[0] not in fields:
-            fields[line[0]] = line[2:].strip()
-        if line.startswith("K:"):
-            break
-    return fields
 
 
 def dropout(conditions: Mapping[str, str], rng: random.Random, keep: float = 0.5,

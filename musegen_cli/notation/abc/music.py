@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from musegen_cli.notation.abc.model import Annotation, ChordSymbol, Note, Rest
+from musegen_cli.notation.abc.text import INLINE_FIELD
 from musegen_cli.notation.abc.voice_state import VoiceState
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ _LENGTH = re.compile(r"(\d*)(/*)(\d*)")
 _TUPLET = re.compile(r"\((\d+)(?::(\d*))?(?::(\d*))?")
 _BAR = re.compile(r"\.?(?::*\[?\|[\]|]*:*|::+)")
 _ENDING = re.compile(r"\s*\[?(\d+(?:\s*[,-]\s*\d+)*)")
-_INLINE_FIELD = re.compile(r"\[([A-Za-z]):([^\]]*)\]")
 #: Letters ABC 2.1 reserves for decoration shorthands (`~` is the roll; `.` staccato).
 _SHORTHANDS = set("HIJKLMNOPQRSTUVWhijklmnopqrstuvw~.")
 _TUPLET_Q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}
@@ -170,7 +170,7 @@ class MusicLine:
     def _bracket(self) -> None:
         text = self.text
         start = self.position
-        field = _INLINE_FIELD.match(text, start)
+        field = INLINE_FIELD.match(text, start)
         if field:
             self._inline_field(field.group(1), field.group(2))
             self.position = field.end()

@@ -124,6 +124,6 @@ def test_a_planned_header_with_a_broken_unit_length_parses():
     assert analyze_abc(header + "GABc dcBA|\n").parses
     # as the model wrote it, the field is not ABC (musegen's reader reads past the `|`, as
     # abc2midi does, but the field check that the plan uses refuses it)
-    from musegen_cli.analysis.abc_header import field_readable
+    from musegen_cli.notation.abc.text import field_readable
 
     assert not field_readable("L", "1/16|")
