@@ -31,7 +31,7 @@ for, so a piece that does not parse counts against every measure:
     abc2abc, abcm2ps   the field's tools report no error for it (`notation.abc_tools`;
                skipped, with a message, when not installed)
     quadrant   the analyzer's quadrant (`analysis.emotion`) is the one asked for (goal >= 95%)
-    mode, tempo, register   the piece's training labels (`data.labels`) agree with the quadrant's
+    mode, tempo, register   the piece's training labels (`analysis.labels`) agree with the quadrant's
                major/minor, fast/slow, high/low (whether or not that part was in the prompt)
     distinct   unique music bodies / pieces
     held       per requested condition, the share of pieces that hold it (`analysis.adherence`)
@@ -241,7 +241,7 @@ def reference_pieces(data: str | None, manifest: dict[str, Any]) -> tuple[list[t
 def run_cell(model: TimedModel, mode: str, quadrant: str, count: int, batch: int, bars: int | None, seed: int,
              on_piece, tools: Sequence[str] = ()) -> Row:
     from musegen_cli.contract import GenerateRequest
-    from musegen_cli.data.labels import labels_from_features
+    from musegen_cli.analysis.labels import labels_from_features
     from musegen_cli.generation import generate_checked
     from musegen_cli.notation.abc_tools import accepted
 

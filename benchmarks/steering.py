@@ -53,7 +53,7 @@ out = Console() if Console().is_terminal else Console(width=150)
 
 def concept_of(features: Any, concept: str) -> str | None:
     """The analyzed value of a steered concept: major/minor, or the register band."""
-    from musegen_cli.data.labels import labels_from_features
+    from musegen_cli.analysis.labels import labels_from_features
 
     if not features.parses:
         return None

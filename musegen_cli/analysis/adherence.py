@@ -5,7 +5,7 @@ the piece as written.
 - `mode`: the mode the emotion rule uses (`features.mode`: declared only when the music
   closes in that key) is major-like or minor-like as asked;
 - `meter`: the first meter (`C` is 4/4, `C|` 2/2);
-- `tempo`, `register`: the piece's measured bands (`data.labels`: notes per second against
+- `tempo`, `register`: the piece's measured bands (`analysis.labels`: notes per second against
   the arousal threshold, mean pitch against the register midpoint);
 - `emotion`: the analyzer's quadrant;
 - `instrumentation`: the layout the header declares: Keyboard is two voices (staves) and no
@@ -64,7 +64,7 @@ def _voices(abc: str) -> list[str]:
 
 def conditions_held(abc: str, features: PieceFeatures, conditions: Mapping[str, str]) -> list[Held]:
     """Each requested condition measured on the piece (module doc), in the order asked."""
-    from musegen_cli.data.labels import labels_from_features
+    from musegen_cli.analysis.labels import labels_from_features
 
     labels = labels_from_features(features) if features.parses else {}
     results = []

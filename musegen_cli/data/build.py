@@ -24,9 +24,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from musegen_cli.analysis.labels import label_abc
 from musegen_cli.data.abc_clean import body_fingerprint, clean_abc_tune, keyed_fingerprint
 from musegen_cli.data.dataset import Record, abc_tunes_of, split_of, write_dataset
-from musegen_cli.data.labels import label_abc
 from musegen_cli.data.sources import (
     COMPOSERS,
     FOLK_COLLECTIONS,

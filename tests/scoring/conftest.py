@@ -20,7 +20,7 @@ def _corpus_tunes(collection: str, file: str, count: int) -> list[str]:
 @pytest.fixture(scope="session")
 def scorer_records() -> list[dict]:
     """32 real tunes (16 Essen, 16 O'Neill's) as dataset records with the analyzer's labels."""
-    from musegen_cli.data.labels import label_abc
+    from musegen_cli.analysis.labels import label_abc
 
     records = []
     for collection, file in (("essenFolksong", "altdeu10.abc"), ("oneills1850", "0001-0050.abc")):

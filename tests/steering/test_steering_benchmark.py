@@ -8,7 +8,7 @@ from tests.benchmarks import load_benchmark
 
 
 def test_probe_and_steering_tables(cli_model, mode_folders, tmp_path):
-    from musegen_cli.data.labels import label_abc
+    from musegen_cli.analysis.labels import label_abc
 
     records = [{"abc": path.read_text(), "labels": {**label_abc(path.read_text()), "mode": mode}, "split": "train"}
                for mode, folder in mode_folders.items() for path in sorted(folder.glob("*.abc"))]

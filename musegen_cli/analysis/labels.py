@@ -10,7 +10,7 @@ MIDI, abc2midi and music21, so it is also the speed at which our own MIDI/WAV ou
 it), and its labels say so with `tempo_source: default`; `tempo_source: declared` marks a
 measured tempo. Arousal (and `tempo_band`) is then a statement about the notation, not about a
 performance: notes per written quarter at a nominal 120 qpm, with register breaking near-ties
-(`analysis.emotion`). The threshold is the corpus median under that same convention, so high
+(`emotion`). The threshold is the corpus median under that same convention, so high
 and low arousal split the corpus evenly. A reel and a slow air with the same note values get
 the same label; we accept that rather than guess tempi from genre. Consumers that want only
 measured arousal filter on `tempo_source == "declared"`; augmentation keeps the parent's Q:
@@ -27,7 +27,6 @@ from typing import Any
 from musegen_cli.analysis import emotion
 from musegen_cli.analysis.features import PieceFeatures
 from musegen_cli.notation.abc.modes import ABC_MODE_WORDS
-
 
 #: ABC's short mode names (K:Ador, K:Em), also for the spelled-out ionian and aeolian.
 _ABC_MODES = {**ABC_MODE_WORDS, "ionian": "", "aeolian": "m"}
