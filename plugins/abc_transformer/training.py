@@ -25,9 +25,8 @@ import math
 import os
 import random
 import sys
-import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,20 +35,27 @@ import torch
 from musegen_cli.contract import ProgressCallback, TrainRequest
 from musegen_cli.device import autocast_dtype
 from musegen_cli.errors import UserError
-from musegen_cli.files import atomic_write
-from musegen_cli.model_dir import load_weights, read_manifest, write_model_dir
+from musegen_cli.model_dir import load_weights, read_manifest
 from musegen_cli.notation.abc_patches import END, PAD
 from musegen_cli.notation.patch_batches import LengthBatches, collate, crop_patches
 from musegen_cli.parallel import default_workers
+from musegen_cli.training.loop import (
+    Clock,
+    ProgressWindow,
+    decay_groups,
+    optimizer_step,
+    set_learning_rate,
+)
+from musegen_cli.training.run_folder import RunFolder
+from musegen_cli.training.schedule import warmup_cosine
+from musegen_cli.training.start import Family
+from musegen_cli.training.start import start as start_run
 
 from . import conditions as cond
 from .model import PRESETS, AbcTransformer, ModelConfig
 from .options import Options
 
 FAMILY_NAME = "abc-transformer"
-STATE_JSON = "training_state.json"
-STATE_TENSORS = "training_state.safetensors"
-LAST = "last"
 
 
 # ----- schedule -----------------------------------------------------------------------------
@@ -57,12 +63,7 @@ LAST = "last"
 
 def learning_rate(step: int, options: Options) -> float:
     """Linear warmup, then cosine decay to ``lr * min_lr_ratio`` at ``max_steps`` (nanoGPT)."""
-    warmup = min(options.warmup, options.max_steps // 10)
-    if step < warmup:
-        return options.lr * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, options.max_steps - warmup))
-    floor = options.lr * options.min_lr_ratio
-    return floor + 0.5 * (1 + math.cos(math.pi * progress)) * (options.lr - floor)
+    return warmup_cosine(step, options.max_steps, options.lr, options.warmup, options.min_lr_ratio)
 
 
 # ----- data ---------------------------------------------------------------------------------
@@ -187,7 +188,7 @@ def _barrier(ddp: Dist) -> None:
         dist.barrier()
 
 
-# ----- model config and checkpoints ----------------------------------------------------------
+# ----- model config ------------------------------------------------------------------------
 
 
 def model_config_of(manifest: Mapping[str, Any]) -> ModelConfig:
@@ -205,49 +206,9 @@ def _condition_vocab(pieces: list[Piece], previous: Mapping[str, list[str]] | No
     return {name: sorted(values) for name, values in sorted(seen.items())}
 
 
-def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    state = optimizer.state_dict()
-    tensors, scalars = {}, {}
-    for index, slots in state["state"].items():
-        for key, value in slots.items():
-            if torch.is_tensor(value):
-                tensors[f"optimizer.{index}.{key}"] = value.detach().cpu().contiguous()
-            else:
-                scalars[f"{index}.{key}"] = value
-    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
-
-
-def _load_optimizer(optimizer: torch.optim.Optimizer, tensors: Mapping[str, torch.Tensor], saved: Mapping[str, Any]) -> None:
-    state: dict[int, dict[str, Any]] = {}
-    for name, value in tensors.items():
-        if name.startswith("optimizer."):
-            _, index, key = name.split(".", 2)
-            state.setdefault(int(index), {})[key] = value
-    for name, value in saved.get("scalars", {}).items():
-        index, key = name.split(".", 1)
-        state.setdefault(int(index), {})[key] = value
-    groups = [{**g, "betas": tuple(g["betas"])} if "betas" in g else g for g in saved["param_groups"]]
-    optimizer.load_state_dict({"state": state, "param_groups": groups})
-
-
-def _save_state(folder: Path, optimizer: torch.optim.Optimizer, info: dict[str, Any], device: torch.device) -> None:
-    from safetensors.torch import save
-
-    tensors, optimizer_json = _optimizer_tensors(optimizer)
-    tensors["rng.torch"] = torch.get_rng_state()
-    if device.type == "cuda":
-        tensors["rng.cuda"] = torch.cuda.get_rng_state(device)
-    atomic_write(folder / STATE_TENSORS, save(tensors))
-    atomic_write(folder / STATE_JSON, json.dumps({**info, "optimizer": optimizer_json}, indent=2, sort_keys=True) + "\n")
-
-
-def _read_state(folder: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    from safetensors.torch import load_file
-
-    json_path, tensor_path = folder / STATE_JSON, folder / STATE_TENSORS
-    if not json_path.is_file() or not tensor_path.is_file():
-        raise UserError(f"--resume: {folder} holds no training state ({STATE_JSON}); train without --resume")
-    return json.loads(json_path.read_text(encoding="utf-8")), load_file(tensor_path)
+#: What `musegen_cli.training.start` needs to resume, init or start an abc-transformer run.
+FAMILY = Family(name=FAMILY_NAME, noun="an abc-transformer", read_options=Options.from_mapping, presets=PRESETS,
+                config_of=model_config_of, saved_config=lambda info: ModelConfig(**info["model"]))
 
 
 # ----- evaluation ---------------------------------------------------------------------------
@@ -294,12 +255,121 @@ def evaluate_split(model_dir: Path, folder: Path, split: str = "test", batch_siz
 # ----- the loop -----------------------------------------------------------------------------
 
 
+@dataclass
+class _Run:
+    """One run: its settings, data, nets and optimizer, and how far it has come."""
+
+    request: TrainRequest
+    options: Options
+    config: ModelConfig
+    preset: str
+    seed: int
+    dataset: Dataset
+    vocab: dict[str, list[str]]  # every condition value seen, kept across fine-tuning
+    init_provenance: dict[str, Any] | None  # how the starting model was made, for fine-tuned models
+    model: AbcTransformer
+    net: torch.nn.Module  # the model, wrapped for DDP when several processes train
+    optimizer: torch.optim.Optimizer
+    device: torch.device
+    ddp: Dist
+    folder: RunFolder
+    clock: Clock
+    batches: LengthBatches  # which pieces micro-batch n holds, from the seed alone
+    eval_rows: list[list[list[int]]] = field(default_factory=list)
+    eval_chars: list[int] = field(default_factory=list)
+    step: int = 0
+    chars_seen: int = 0
+    best_bpc: float = math.inf
+    best_step: int | None = None
+
+    @property
+    def context(self) -> int:
+        return min(self.options.max_patches or self.config.max_patches, self.config.max_patches)
+
+    def autocast(self) -> Any:
+        mixed = autocast_dtype(self.device)
+        return torch.autocast(self.device.type, dtype=mixed) if mixed is not None else contextlib.nullcontext()
+
+    def accumulate(self) -> tuple[float, int]:
+        """Gradients of one optimizer step's micro-batches: (its loss, text characters seen)."""
+        options, ddp = self.options, self.ddp
+        step_loss, chars = 0.0, 0
+        for micro in range(options.accumulate):
+            n = (self.step * options.accumulate + micro) * ddp.world + ddp.rank
+            rng = random.Random(f"{self.seed}-batch-{n}")
+            rows = []
+            for index in self.batches[n]:
+                piece = self.dataset.train[index]
+                chosen = cond.dropout(piece.conditions, rng, options.condition_keep, options.condition_drop_all)
+                patches = piece_patches(piece, chosen, self.config.patch_size, self.context, rng)
+                if patches is not None:
+                    rows.append(patches)
+            if not rows:
+                continue
+            ids, mask = collate(rows, self.device)
+            sync = ddp.world == 1 or micro == options.accumulate - 1
+            with self.net.no_sync() if not sync else contextlib.nullcontext():
+                with self.autocast():
+                    loss = self.net(ids, mask, options.char_patch_sample)
+                (loss / options.accumulate).backward()
+            step_loss += float(loss.detach()) / options.accumulate
+            chars += int(((ids[:, 1:] > END) & mask[:, 1:, None]).sum()) * ddp.world
+        return step_loss, chars
+
+    def validate(self, train_loss: float, on_progress: ProgressCallback) -> None:
+        """Evaluate on the validation pieces, report, and checkpoint (the best model too when it is)."""
+        figures = evaluate(self.model, self.eval_rows, self.eval_chars, self.options.batch_size, self.device,
+                           self.autocast)
+        is_best = figures["bpc"] < self.best_bpc
+        if is_best:
+            self.best_bpc, self.best_step = figures["bpc"], self.step
+        on_progress({"step": self.step, "valid_loss": figures["loss"], "valid_bpc": figures["bpc"]})
+        metrics = {
+            "best_valid_bpc": self.best_bpc, "best_step": self.best_step, "valid_loss": figures["loss"],
+            "valid_bpc": figures["bpc"], "train_loss": train_loss, "steps": self.step,
+            "valid_source": "valid" if self.dataset.valid else "train (no validation tunes)",
+        }
+        self.checkpoint(metrics, is_best)
+
+    def checkpoint(self, metrics: dict[str, Any], is_best: bool) -> None:
+        seconds = self.clock.seconds
+        provenance = {
+            "command": list(sys.argv),
+            "data": str(self.request.data),
+            "data_manifest_hash": self.dataset.manifest_hash,
+            "data_folder": str(self.dataset.folder.resolve()),  # where `generate` finds the training pieces
+            "train_pieces": len(self.dataset.train),
+            "valid_pieces": len(self.dataset.valid),
+            "seed": self.seed,
+            "options": asdict(self.options),
+            "init_from": str(self.request.init_from) if self.request.init_from else None,
+            "init_provenance": self.init_provenance,
+            "steps": self.step,
+            "chars_seen": self.chars_seen,
+            "training_seconds": round(seconds, 2),
+            "device": str(self.device),
+            "world_size": self.ddp.world,
+            "torch": torch.__version__,
+        }
+        state = {
+            "step": self.step, "seed": self.seed, "preset": self.preset, "model": asdict(self.config),
+            "options": asdict(self.options), "chars_seen": self.chars_seen,
+            "best_valid_bpc": None if math.isinf(self.best_bpc) else self.best_bpc, "best_step": self.best_step,
+            "training_seconds": seconds, "conditions": self.vocab,
+        }
+        self.folder.checkpoint(
+            family=FAMILY_NAME, config={"model": asdict(self.config), "preset": self.preset, "conditions": self.vocab,
+                                        "condition_format": 1},
+            weights=self.model.state_dict(), provenance=provenance, metrics=metrics, is_best=is_best,
+            optimizer=self.optimizer, state=state, device=self.device)
+
+
 def train(request: TrainRequest, on_progress: ProgressCallback) -> Path:
-    out = Path(request.output)
-    last_dir = out / LAST
     ddp, device = _init_distributed(torch.device(request.device))
     try:
-        return _train(request, on_progress, out, last_dir, ddp, device)
+        run = _prepare(request, ddp, device)
+        _loop(run, on_progress)
+        return run.folder.out
     finally:
         if ddp.started_here:
             import torch.distributed as dist
@@ -307,177 +377,75 @@ def train(request: TrainRequest, on_progress: ProgressCallback) -> Path:
             dist.destroy_process_group()
 
 
-def _train(request: TrainRequest, on_progress: ProgressCallback, out: Path, last_dir: Path, ddp: Dist,
-           device: torch.device) -> Path:
-    started = time.perf_counter()
-    saved: dict[str, Any] | None = None
-    saved_tensors: dict[str, torch.Tensor] = {}
-    previous_vocab: dict[str, list[str]] | None = None
-    init_provenance: dict[str, Any] | None = None
-    if request.resume:
-        saved, saved_tensors = _read_state(last_dir)
-        init_provenance = read_manifest(last_dir).get("provenance", {}).get("init_provenance")
-        options = Options.from_mapping(request.options, Options.from_mapping(saved["options"]))
-        config = ModelConfig(**saved["model"])
-        preset = saved["preset"]
-        seed = saved["seed"]
-        previous_vocab = saved.get("conditions")
-    elif request.init_from is not None:
-        manifest = read_manifest(Path(request.init_from))
-        if manifest["family"] != FAMILY_NAME:
-            raise UserError(f"--init-from {request.init_from} holds a {manifest['family']!r} model, not an abc-transformer")
-        options = Options.from_mapping(request.options)
-        config, preset, seed = model_config_of(manifest), manifest["config"].get("preset", request.preset), request.seed
-        previous_vocab = manifest["config"].get("conditions")
-        init_provenance = manifest.get("provenance", {})
-    else:
-        if request.preset not in PRESETS:
-            raise UserError(f"unknown preset {request.preset!r}; choose one of: {', '.join(PRESETS)}")
-        options = Options.from_mapping(request.options)
-        config, preset, seed = PRESETS[request.preset], request.preset, request.seed
-    context = min(options.max_patches or config.max_patches, config.max_patches)
+def _prepare(request: TrainRequest, ddp: Dist, device: torch.device) -> _Run:
+    """Resume, init or start fresh (`musegen_cli.training.start`), load the data, build the
+    nets and the optimizer, and put a resumed run's optimizer and RNG back."""
+    clock = Clock()
+    folder = RunFolder.at(Path(request.output))
+    begun = start_run(FAMILY, folder.out, preset=request.preset, seed=request.seed, values=request.options,
+                  resume=request.resume, init_from=request.init_from)
+    previous_vocab, init_provenance = None, None
+    if begun.saved is not None:
+        init_provenance = read_manifest(folder.last).get("provenance", {}).get("init_provenance")
+        previous_vocab = begun.saved.info.get("conditions")
+    elif begun.manifest is not None:
+        previous_vocab = begun.manifest["config"].get("conditions")
+        init_provenance = begun.manifest.get("provenance", {})
+    options, config = begun.options, begun.config
 
     dataset = load_pieces(request.data)
-    valid = dataset.valid or dataset.train  # a handful of tunes may leave valid empty
-    vocab = _condition_vocab(dataset.train, previous_vocab)
-    batches = LengthBatches([len(p.abc) for p in dataset.train], options.batch_size, str(seed))
-
-    torch.manual_seed(seed)
+    torch.manual_seed(begun.seed)
     model = AbcTransformer(config).to(device)
-    if request.resume:
-        model.load_state_dict(load_weights(last_dir, device))
-    elif request.init_from is not None:
-        model.load_state_dict(load_weights(Path(request.init_from), device))
+    if begun.weights is not None:
+        model.load_state_dict(load_weights(begun.weights, device))
     model.train()
     net: torch.nn.Module = model
     if ddp.world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": options.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=options.lr, betas=(options.beta1, options.beta2), fused=device.type == "cuda" or None,
-    )
-    step, best_bpc, best_step, chars_seen = 0, math.inf, None, 0
-    trained_seconds = 0.0
-    if saved is not None:
-        _load_optimizer(optimizer, saved_tensors, saved["optimizer"])
-        torch.set_rng_state(saved_tensors["rng.torch"])
-        if device.type == "cuda" and "rng.cuda" in saved_tensors:
-            torch.cuda.set_rng_state(saved_tensors["rng.cuda"], device)
-        step, chars_seen = saved["step"], saved["chars_seen"]
-        best_bpc = saved["best_valid_bpc"] if saved["best_valid_bpc"] is not None else math.inf
-        best_step, trained_seconds = saved["best_step"], saved["training_seconds"]
-
-    mixed = autocast_dtype(device)
-
-    def autocast():
-        return torch.autocast(device.type, dtype=mixed) if mixed is not None else contextlib.nullcontext()
-
-    eval_rows, eval_chars = [], []
-    for piece in valid[: options.eval_pieces]:
-        rows = piece_patches(piece, piece.conditions, config.patch_size, context, None)
+    optimizer = torch.optim.AdamW(decay_groups(model.parameters(), options.weight_decay), lr=options.lr,
+                                  betas=(options.beta1, options.beta2), fused=device.type == "cuda" or None)
+    run = _Run(request, options, config, begun.preset, begun.seed, dataset,
+               _condition_vocab(dataset.train, previous_vocab), init_provenance, model, net, optimizer, device, ddp,
+               folder, clock, LengthBatches([len(p.abc) for p in dataset.train], options.batch_size, str(begun.seed)))
+    if begun.saved is not None:
+        saved = begun.saved.info
+        begun.saved.restore_optimizer(optimizer)
+        begun.saved.restore_rng(device)
+        run.step, run.chars_seen, run.best_step = saved["step"], saved["chars_seen"], saved["best_step"]
+        run.best_bpc = saved["best_valid_bpc"] if saved["best_valid_bpc"] is not None else math.inf
+        run.clock.before = saved["training_seconds"]
+    for piece in (dataset.valid or dataset.train)[: options.eval_pieces]:  # a few tunes may leave valid empty
+        rows = piece_patches(piece, piece.conditions, config.patch_size, run.context, None)
         if rows is not None:
-            eval_rows.append(rows)
-            eval_chars.append(len(cond.with_conditions(piece.abc, piece.conditions)))
+            run.eval_rows.append(rows)
+            run.eval_chars.append(len(cond.with_conditions(piece.abc, piece.conditions)))
+    return run
 
-    def checkpoint(metrics: dict[str, Any], is_best: bool, seconds: float) -> None:
-        model_config = {"model": asdict(config), "preset": preset, "conditions": vocab, "condition_format": 1}
-        provenance = {
-            "command": list(sys.argv),
-            "data": str(request.data),
-            "data_manifest_hash": dataset.manifest_hash,
-            "data_folder": str(dataset.folder.resolve()),  # where `generate` finds the training pieces
-            "train_pieces": len(dataset.train),
-            "valid_pieces": len(dataset.valid),
-            "seed": seed,
-            "options": asdict(options),
-            "init_from": str(request.init_from) if request.init_from else None,
-            "init_provenance": init_provenance,  # how the starting model was made, for fine-tuned models
-            "steps": step,
-            "chars_seen": chars_seen,
-            "training_seconds": round(seconds, 2),
-            "device": str(device),
-            "world_size": ddp.world,
-            "torch": torch.__version__,
-        }
-        weights = model.state_dict()
-        write_model_dir(last_dir, family=FAMILY_NAME, config=model_config, state_dict=weights,
-                        provenance=provenance, metrics=metrics)
-        if is_best:
-            write_model_dir(out, family=FAMILY_NAME, config=model_config, state_dict=weights,
-                            provenance=provenance, metrics=metrics)
-        info = {
-            "step": step, "seed": seed, "preset": preset, "model": asdict(config), "options": asdict(options),
-            "chars_seen": chars_seen, "best_valid_bpc": None if math.isinf(best_bpc) else best_bpc,
-            "best_step": best_step, "training_seconds": seconds, "conditions": vocab,
-        }
-        _save_state(last_dir, optimizer, info, device)
 
+def _loop(run: _Run, on_progress: ProgressCallback) -> None:
+    """Optimizer steps until ``max_steps`` or ``max_minutes``, reporting progress every few
+    steps and validating + checkpointing every ``eval_every`` and at the end."""
+    options = run.options
     log_every = max(1, min(options.eval_every, 10))
-    window_loss, window_steps, window_chars, window_start = 0.0, 0, 0, time.perf_counter()
-    last_loss = math.nan
-    while step < options.max_steps:
-        lr = learning_rate(step, options)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        step_loss = 0.0
-        for micro in range(options.accumulate):
-            n = (step * options.accumulate + micro) * ddp.world + ddp.rank
-            rng = random.Random(f"{seed}-batch-{n}")
-            rows = []
-            for index in batches[n]:
-                piece = dataset.train[index]
-                chosen = cond.dropout(piece.conditions, rng, options.condition_keep, options.condition_drop_all)
-                patches = piece_patches(piece, chosen, config.patch_size, context, rng)
-                if patches is not None:
-                    rows.append(patches)
-            if not rows:
-                continue
-            ids, mask = collate(rows, device)
-            sync = ddp.world == 1 or micro == options.accumulate - 1
-            ctx = net.no_sync() if not sync else contextlib.nullcontext()
-            with ctx:
-                with autocast():
-                    loss = net(ids, mask, options.char_patch_sample)
-                (loss / options.accumulate).backward()
-            step_loss += float(loss.detach()) / options.accumulate
-            real = int(((ids[:, 1:] > END) & mask[:, 1:, None]).sum()) * ddp.world  # text characters
-            window_chars += real
-            chars_seen += real
-        if options.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), options.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        last_loss = step_loss
-        window_loss += step_loss
-        window_steps += 1
-        elapsed = trained_seconds + time.perf_counter() - started
-        out_of_time = options.max_minutes is not None and elapsed >= options.max_minutes * 60
-        stop = _any_rank(out_of_time, ddp, device) or step >= options.max_steps
-        if (step % log_every == 0 or stop) and ddp.main:
-            now = time.perf_counter()
-            on_progress({"step": step, "total_steps": options.max_steps, "loss": window_loss / window_steps,
-                         "chars_per_s": window_chars / max(1e-9, now - window_start), "lr": lr})
-            window_loss, window_steps, window_chars, window_start = 0.0, 0, 0, now
-        if step % options.eval_every == 0 or stop:
-            if ddp.main:
-                figures = evaluate(model, eval_rows, eval_chars, options.batch_size, device, autocast)
-                is_best = figures["bpc"] < best_bpc
-                if is_best:
-                    best_bpc, best_step = figures["bpc"], step
-                on_progress({"step": step, "valid_loss": figures["loss"], "valid_bpc": figures["bpc"]})
-                metrics = {
-                    "best_valid_bpc": best_bpc, "best_step": best_step, "valid_loss": figures["loss"],
-                    "valid_bpc": figures["bpc"], "train_loss": last_loss, "steps": step,
-                    "valid_source": "valid" if dataset.valid else "train (no validation tunes)",
-                }
-                checkpoint(metrics, is_best, trained_seconds + time.perf_counter() - started)
-            _barrier(ddp)
+    window = ProgressWindow()
+    while run.step < options.max_steps:
+        lr = learning_rate(run.step, options)
+        set_learning_rate(run.optimizer, lr)
+        loss, chars = run.accumulate()
+        optimizer_step(run.optimizer, options.grad_clip)
+        run.step += 1
+        run.chars_seen += chars
+        window.add(loss, chars)
+        stop = _any_rank(run.clock.past(options.max_minutes), run.ddp, run.device) or run.step >= options.max_steps
+        if (run.step % log_every == 0 or stop) and run.ddp.main:
+            mean_loss, chars_per_s = window.report()
+            on_progress({"step": run.step, "total_steps": options.max_steps, "loss": mean_loss,
+                         "chars_per_s": chars_per_s, "lr": lr})
+        if run.step % options.eval_every == 0 or stop:
+            if run.ddp.main:
+                run.validate(loss, on_progress)
+            _barrier(run.ddp)
         if stop:
             break
-    return out
