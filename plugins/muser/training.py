@@ -19,8 +19,7 @@ from __future__ import annotations
 import math
 import random
 import sys
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +27,18 @@ from typing import Any
 import torch
 
 from musegen_cli.contract import ProgressCallback, TrainRequest
-from musegen_cli.errors import UserError
-from musegen_cli.training_state import load_optimizer, read_state, save_state
-from musegen_cli.model_dir import load_weights, read_manifest, write_model_dir
+from musegen_cli.model_dir import load_weights
+from musegen_cli.training.loop import (
+    Clock,
+    decay_groups,
+    optimizer_step,
+    set_learning_rate,
+)
+from musegen_cli.training.run_folder import RunFolder
+from musegen_cli.training.schedule import warmup_cosine
+from musegen_cli.training.start import Family
+from musegen_cli.training.start import start as start_run
+from musegen_cli.training.state import SavedState
 
 from . import data as muser_data
 from . import tokens
@@ -41,15 +49,12 @@ from .options import Options
 LAST = "last"
 #: Steps between progress reports (and the last step of each stage).
 LOG_EVERY = 10
+#: Each stage's cosine ends at a tenth of its peak learning rate.
+FLOOR_RATIO = 0.1
 
-
-def learning_rate(step: int, total: int, peak: float, warmup: int) -> float:
-    """Linear warmup, then cosine decay to a tenth of ``peak`` over one stage."""
-    warmup = min(warmup, total // 10)
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return peak * (0.1 + 0.45 * (1 + math.cos(math.pi * progress)))
+#: What `musegen_cli.training.start` needs to resume, init or start a muser run.
+FAMILY = Family(name=FAMILY_NAME, noun="a muser model", read_options=Options.from_mapping, presets=PRESETS,
+                config_of=config_of, saved_config=lambda info: ModelConfig(**info["model"]))
 
 
 # ----- windows and batches --------------------------------------------------------------------
@@ -90,10 +95,7 @@ def first_windows(pieces: Sequence[muser_data.Piece], length: int) -> list[list[
 
 
 def _optimizer(module: torch.nn.Module, lr: float, options: Options) -> torch.optim.AdamW:
-    decay = [p for p in module.parameters() if p.dim() >= 2]
-    rest = [p for p in module.parameters() if p.dim() < 2]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": options.weight_decay},
-                              {"params": rest, "weight_decay": 0.0}], lr=lr)
+    return torch.optim.AdamW(decay_groups(module.parameters(), options.weight_decay), lr=lr)
 
 
 # ----- evaluation ---------------------------------------------------------------------------
@@ -161,16 +163,11 @@ class _Run:
     dataset: muser_data.Dataset
     vae: MuserVAE
     prior: Prior
-    out: Path
-    started: float
-    trained_seconds: float = 0.0
-
-    @property
-    def seconds(self) -> float:
-        return self.trained_seconds + time.perf_counter() - self.started
+    folder: RunFolder
+    clock: Clock
 
     def out_of_time(self) -> bool:
-        return self.options.max_minutes is not None and self.seconds >= self.options.max_minutes * 60
+        return self.clock.past(self.options.max_minutes)
 
     def weights(self) -> dict[str, torch.Tensor]:
         return {**{f"vae.{k}": v for k, v in self.vae.state_dict().items()},
@@ -184,103 +181,74 @@ class _Run:
             "command": list(sys.argv), "data": str(self.request.data), "source": self.dataset.source,
             "train_pieces": len(self.dataset.train), "valid_pieces": len(self.dataset.valid),
             "quadrants": dict(muser_data.quadrant_counts(self.dataset.train)), "seed": self.seed,
-            "options": asdict(self.options), "steps": step, "training_seconds": round(self.seconds, 2),
+            "options": asdict(self.options), "steps": step, "training_seconds": round(self.clock.seconds, 2),
             "device": str(self.device), "torch": torch.__version__,
         }
-        weights = self.weights()
-        last = self.out / LAST
-        write_model_dir(last, family=FAMILY_NAME, config=model_config, state_dict=weights,
-                        provenance=provenance, metrics=metrics)
-        if is_best:
-            write_model_dir(self.out, family=FAMILY_NAME, config=model_config, state_dict=weights,
-                            provenance=provenance, metrics=metrics)
         info = {"step": step, "stage": metrics["stage"], "seed": self.seed, "preset": self.preset,
                 "model": asdict(self.config),
                 "options": asdict(self.options), "best": None if math.isinf(best) else best,
-                "best_step": best_step, "training_seconds": self.seconds}
-        save_state(last, optimizer, info)
+                "best_step": best_step, "training_seconds": self.clock.seconds}
+        self.folder.checkpoint(family=FAMILY_NAME, config=model_config, weights=self.weights(), provenance=provenance,
+                               metrics=metrics, is_best=is_best, optimizer=optimizer, state=info)
 
 
 def train(request: TrainRequest, on_progress: ProgressCallback) -> Path:
-    out = Path(request.output)
+    clock = Clock()
+    folder = RunFolder.at(Path(request.output))
     device = torch.device(request.device)
-    saved: dict[str, Any] | None = None
-    tensors: dict[str, torch.Tensor] = {}
-    if request.resume:
-        saved, tensors = read_state(out / LAST)
-        options = Options.from_mapping(request.options, Options.from_mapping(saved["options"]))
-        config, preset, seed = ModelConfig(**saved["model"]), saved["preset"], saved["seed"]
-    elif request.init_from is not None:
-        manifest = read_manifest(Path(request.init_from))
-        if manifest["family"] != FAMILY_NAME:
-            raise UserError(f"--init-from {request.init_from} holds a {manifest['family']!r} model, not a muser model")
-        options = Options.from_mapping(request.options)
-        config, preset, seed = config_of(manifest), manifest["config"].get("preset", request.preset), request.seed
-    else:
-        if request.preset not in PRESETS:
-            raise UserError(f"unknown preset {request.preset!r}; choose one of: {', '.join(PRESETS)}")
-        options = Options.from_mapping(request.options)
-        config, preset, seed = PRESETS[request.preset], request.preset, request.seed
+    begun = start_run(FAMILY, folder.out, preset=request.preset, seed=request.seed, values=request.options,
+                  resume=request.resume, init_from=request.init_from)
+    options, config, seed, saved = begun.options, begun.config, begun.seed, begun.saved
 
     dataset = muser_data.load(request.data, options.max_pieces)
     torch.manual_seed(seed)
     vae, prior = MuserVAE(config).to(device), Prior(config).to(device)
-    source = out / LAST if request.resume else Path(request.init_from) if request.init_from else None
-    if source is not None:
-        vae_weights, prior_weights = split_weights(load_weights(source, device))
+    if begun.weights is not None:
+        vae_weights, prior_weights = split_weights(load_weights(begun.weights, device))
         vae.load_state_dict(vae_weights)
         prior.load_state_dict(prior_weights)
-    run = _Run(request, options, config, preset, seed, device, dataset, vae, prior, out, time.perf_counter(),
-               saved["training_seconds"] if saved else 0.0)
-    step = saved["step"] if saved else 0
-    best = saved["best"] if saved and saved["best"] is not None else math.inf
-    best_step = saved["best_step"] if saved else None
+    run = _Run(request, options, config, begun.preset, seed, device, dataset, vae, prior, folder, clock)
+    step, best, best_step = 0, math.inf, None
     if saved is not None:
-        torch.set_rng_state(tensors["rng.torch"])  # after building the nets, as in the first run
-        if saved["stage"] == "vae" and step >= options.vae_steps:  # stopped at the hand-over
+        info = saved.info
+        clock.before = info["training_seconds"]
+        step, best_step = info["step"], info["best_step"]
+        best = info["best"] if info["best"] is not None else math.inf
+        saved.restore_rng()  # after building the nets, as in the first run
+        if info["stage"] == "vae" and step >= options.vae_steps:  # stopped at the hand-over
             saved, best, best_step = None, math.inf, None
     if step < options.vae_steps:
-        step, best, best_step = _fit_vae(run, step, best, best_step, saved, tensors, on_progress)
+        step, best, best_step = _fit_vae(run, step, best, best_step, saved, on_progress)
         if step < options.vae_steps:  # out of time
-            return out
+            return folder.out
         saved, best, best_step = None, math.inf, None  # the prior starts fresh
-    _fit_prior(run, step, best, best_step, saved, tensors, on_progress)
-    return out
+    _fit_prior(run, step, best, best_step, saved, on_progress)
+    return folder.out
 
 
-def _restore(optimizer: torch.optim.Optimizer, saved: Mapping[str, Any] | None,
-             tensors: Mapping[str, torch.Tensor]) -> None:
-    if saved is not None:
-        load_optimizer(optimizer, saved, tensors)
-
-
-def _update(optimizer: torch.optim.Optimizer, module: torch.nn.Module, loss: torch.Tensor, lr: float,
-            grad_clip: float) -> None:
+def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor, lr: float, grad_clip: float) -> None:
     """One optimizer step on ``loss`` at learning rate ``lr``, gradients clipped when asked."""
-    for group in optimizer.param_groups:
-        group["lr"] = lr
+    set_learning_rate(optimizer, lr)
     loss.backward()
-    if grad_clip:
-        torch.nn.utils.clip_grad_norm_(module.parameters(), grad_clip)
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
+    optimizer_step(optimizer, grad_clip)
 
 
-def _fit_vae(run: _Run, step: int, best: float, best_step: int | None, saved: Mapping[str, Any] | None,
-             tensors: Mapping[str, torch.Tensor], on_progress: ProgressCallback) -> tuple[int, float, int | None]:
+def _fit_vae(run: _Run, step: int, best: float, best_step: int | None, saved: SavedState | None,
+             on_progress: ProgressCallback) -> tuple[int, float, int | None]:
     options, length = run.options, run.config.max_events - 1
     total = options.vae_steps + options.prior_steps
     optimizer = _optimizer(run.vae, options.lr, options)
-    _restore(optimizer, saved, tensors)
+    if saved is not None:
+        saved.restore_optimizer(optimizer)
     valid = first_windows(run.dataset.valid or run.dataset.train, length)[: options.eval_pieces]
     run.vae.train()
     while step < options.vae_steps:
-        lr = learning_rate(step, options.vae_steps, options.lr, options.warmup)
+        lr = warmup_cosine(step, options.vae_steps, options.lr, options.warmup, FLOOR_RATIO)
         rng = random.Random(f"{run.seed}-vae-{step}")
         ids, attributes = batch(random_windows(run.dataset.train, options.batch_size, length, rng), run.device)
         out = run.vae(ids, attributes, options.beta, options.reg_delta)
         loss = out["recon"] + out["vq"] + options.reg_weight * out["reg"]
-        _update(optimizer, run.vae, loss, lr, options.grad_clip)
+        _update(optimizer, loss, lr, options.grad_clip)
         step += 1
         if options.restart_every and step % options.restart_every == 0 and step < options.vae_steps:
             for e, quantizer in enumerate(run.vae.quantizers):
@@ -303,8 +271,8 @@ def _fit_vae(run: _Run, step: int, best: float, best_step: int | None, saved: Ma
     return step, best, best_step
 
 
-def _fit_prior(run: _Run, step: int, best: float, best_step: int | None, saved: Mapping[str, Any] | None,
-               tensors: Mapping[str, torch.Tensor], on_progress: ProgressCallback) -> None:
+def _fit_prior(run: _Run, step: int, best: float, best_step: int | None, saved: SavedState | None,
+               on_progress: ProgressCallback) -> None:
     options, length = run.options, run.config.max_events - 1
     total = options.vae_steps + options.prior_steps
     windows, quadrants = [], []
@@ -320,18 +288,19 @@ def _fit_prior(run: _Run, step: int, best: float, best_step: int | None, saved: 
     # the VAE is frozen in this stage: its validation figures are the same at every evaluation
     vae_figures = {f"valid_{k}": v for k, v in reconstruction(run.vae, valid_windows, run.device).items()}
     optimizer = _optimizer(run.prior, options.prior_lr, options)
-    _restore(optimizer, saved, tensors)
+    if saved is not None:
+        saved.restore_optimizer(optimizer)
     run.prior.train()
     begin = options.vae_steps
     while step < total:
-        lr = learning_rate(step - begin, options.prior_steps, options.prior_lr, options.warmup)
+        lr = warmup_cosine(step - begin, options.prior_steps, options.prior_lr, options.warmup, FLOOR_RATIO)
         rng = random.Random(f"{run.seed}-prior-{step}")
         chosen = torch.tensor(rng.choices(range(len(windows)), k=options.batch_size), device=run.device)
         condition = emotions[chosen].clone()
         dropped = torch.tensor([rng.random() < options.emotion_drop for _ in chosen], device=run.device)
         condition[dropped] = NO_EMOTION
         loss = run.prior(condition, codes[chosen])
-        _update(optimizer, run.prior, loss, lr, options.grad_clip)
+        _update(optimizer, loss, lr, options.grad_clip)
         step += 1
         stop = step >= total or run.out_of_time()
         if step % LOG_EVERY == 0 or stop:

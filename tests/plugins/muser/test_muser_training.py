@@ -11,7 +11,7 @@ from musegen_cli.contract import TrainRequest
 from musegen_cli.errors import UserError
 from musegen_cli.model_dir import load_weights, read_manifest
 from musegen_plugins.muser import data as muser_data
-from musegen_cli.training_state import STATE_JSON
+from musegen_cli.training.state import STATE_JSON
 from musegen_plugins.muser.training import LAST, Options, train
 
 from .conftest import DEBUG_OPTIONS
