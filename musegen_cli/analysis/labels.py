@@ -28,16 +28,13 @@ from musegen_cli.analysis import emotion
 from musegen_cli.analysis.features import PieceFeatures
 from musegen_cli.notation.abc.modes import ABC_MODE_WORDS
 
-#: ABC's short mode names (K:Ador, K:Em), also for the spelled-out ionian and aeolian.
-_ABC_MODES = {**ABC_MODE_WORDS, "ionian": "", "aeolian": "m"}
-
 
 def abc_key(declared: str | None) -> str | None:
     """`A dorian` -> `Ador`, `G major` -> `G`, `E minor` -> `Em`: the key as ABC users write it."""
     if not declared or declared == "none":
         return None
     tonic, _, mode = declared.partition(" ")
-    return tonic + _ABC_MODES.get(mode, "") if mode in _ABC_MODES or not mode else None
+    return tonic + ABC_MODE_WORDS.get(mode, "") if mode in ABC_MODE_WORDS or not mode else None
 
 
 def labels_from_features(features: PieceFeatures) -> dict[str, Any]:

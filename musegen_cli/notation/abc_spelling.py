@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-_MODES = {
-    "major": "", "ionian": "", "minor": "m", "aeolian": "m", "dorian": "dor",
-    "phrygian": "phr", "lydian": "lyd", "mixolydian": "mix", "locrian": "loc",
-}
+from musegen_cli.notation.abc.modes import ABC_MODE_WORDS
+
 _ACCIDENTALS = {-2: "__", -1: "_", 0: "=", 1: "^", 2: "^^"}
 #: How readers apply an accidental to later notes of the same bar.
 _CARRY_MODELS = ("none", "letter", "octave")
@@ -26,8 +24,8 @@ def key_field(signature: object | None) -> tuple[str, dict[str, int]]:
     if signature is None or abs(signature.sharps) > 7:
         return "C", {}
     mode = getattr(signature, "mode", None)
-    if isinstance(signature, key.Key) and mode in _MODES:
-        name = signature.tonic.name.replace("-", "b") + _MODES[mode]
+    if isinstance(signature, key.Key) and mode in ABC_MODE_WORDS:
+        name = signature.tonic.name.replace("-", "b") + ABC_MODE_WORDS[mode]
     else:
         name = signature.asKey("major").tonic.name.replace("-", "b")
     alters = {p.step: int(p.alter) for p in signature.alteredPitches}

@@ -16,8 +16,9 @@ MINOR_LIKE = frozenset({"minor", "dorian", "phrygian", "locrian"})
 #: same tonic: D dorian has C major's signature, two fifths below D major's.
 MODE_FIFTHS = {"major": 0, "lydian": 1, "mixolydian": -1, "dorian": -2, "minor": -3, "phrygian": -4, "locrian": -5}
 #: The mode word ABC users write after the tonic (`K:Ador`, `K:Em`); major is the bare tonic.
-ABC_MODE_WORDS = {"major": "", "minor": "m", "dorian": "dor", "phrygian": "phr", "lydian": "lyd",
-                  "mixolydian": "mix", "locrian": "loc"}
+#: The spelled-out ionian and aeolian (music21 and analysis labels name them) are there too.
+ABC_MODE_WORDS = {"major": "", "ionian": "", "minor": "m", "aeolian": "m", "dorian": "dor", "phrygian": "phr",
+                  "lydian": "lyd", "mixolydian": "mix", "locrian": "loc"}
 
 #: ABC matches a mode by its first three letters, case-insensitively ("m" alone is minor).
 _ABBREVIATIONS = {
