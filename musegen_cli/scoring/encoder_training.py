@@ -25,12 +25,9 @@ RNG state is saved, so ``resume`` continues exactly (same device and thread coun
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import sys
-import math
 import random
-import time
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,13 +36,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from musegen_cli.errors import UserError
-from musegen_cli.training_state import STATE_JSON, load_optimizer, read_state, save_state
-from musegen_cli.files import atomic_write
 from musegen_cli.data.dataset import read_split
-from musegen_cli.model_dir import load_weights, read_manifest, write_model_dir
-from musegen_cli.scoring import descriptions
+from musegen_cli.errors import UserError
+from musegen_cli.files import atomic_write
+from musegen_cli.model_dir import load_weights, read_manifest
 from musegen_cli.notation.patch_batches import LengthBatches, collate
+from musegen_cli.scoring import descriptions
 from musegen_cli.scoring.music_encoder import piece_patches
 from musegen_cli.scoring.scorer import (
     FAMILY,
@@ -57,6 +53,27 @@ from musegen_cli.scoring.scorer import (
     save_scorer,
     scorer_config,
 )
+from musegen_cli.training.loop import (
+    Clock,
+    ProgressWindow,
+    decay_groups,
+    optimizer_step,
+    set_learning_rate,
+)
+from musegen_cli.training.options import (
+    FRACTION,
+    NON_NEGATIVE,
+    POSITIVE_OR_NONE,
+    POSITIVE_WHOLE,
+    WHOLE,
+    read_options,
+    setting,
+)
+from musegen_cli.training.run_folder import RunFolder
+from musegen_cli.training.schedule import warmup_cosine
+from musegen_cli.training.start import Family
+from musegen_cli.training.start import start as start_run
+from musegen_cli.training.state import STATE_JSON, SavedState
 
 STAGES = ("pretrain", "align")
 LAST, BEST = "last", "best"
@@ -70,58 +87,32 @@ Progress = Callable[[Mapping[str, Any]], None]
 class Options:
     """Training settings; ``musegen scorer train --set KEY=VALUE`` overrides any of them."""
 
-    pretrain_steps: int = 300  # masked-patch steps (stage 1)
-    align_steps: int = 700  # contrastive steps (stage 2)
-    batch_size: int = 64  # pieces per step; also the contrastive negatives
-    lr: float = 5e-4
-    min_lr_ratio: float = 0.1  # each stage's cosine ends at lr * min_lr_ratio
-    warmup: int = 50  # linear warmup steps per stage (capped at a tenth of the stage)
-    weight_decay: float = 0.05
-    grad_clip: float = 1.0  # 0 switches clipping off
-    mask_ratio: float = 0.4  # share of patches masked in pre-training (M3 masks 45%)
-    max_minutes: float | None = None  # wall-time budget of the whole run ...
-    pretrain_share: float = 0.3  # ... of which pre-training may use this share ...
-    reserve_share: float = 0.08  # ... and this share is kept for the emotion fit and final metrics
-    eval_every: int = 100  # steps between validation + checkpoint; a stage's last step always does both
-    eval_pieces: int = 512  # validation pieces per evaluation (retrieval is among these)
-    emotion_pieces: int = 4000  # train pieces the emotion classifier is fitted on
-    emotion_iterations: int = 200  # L-BFGS iterations of the emotion classifier
-    emotion_l2: float = 1e-3
+    pretrain_steps: int = setting(300, WHOLE)  # masked-patch steps (stage 1)
+    align_steps: int = setting(700, WHOLE)  # contrastive steps (stage 2)
+    batch_size: int = setting(64, POSITIVE_WHOLE)  # pieces per step; also the contrastive negatives
+    lr: float = setting(5e-4, NON_NEGATIVE)
+    min_lr_ratio: float = setting(0.1, FRACTION)  # each stage's cosine ends at lr * min_lr_ratio
+    warmup: int = setting(50, WHOLE)  # linear warmup steps per stage (capped at a tenth of the stage)
+    weight_decay: float = setting(0.05, NON_NEGATIVE)
+    grad_clip: float = setting(1.0, NON_NEGATIVE)  # 0 switches clipping off
+    mask_ratio: float = setting(0.4, FRACTION)  # share of patches masked in pre-training (M3 masks 45%)
+    max_minutes: float | None = setting(None, POSITIVE_OR_NONE)  # wall-time budget of the whole run ...
+    pretrain_share: float = setting(0.3, FRACTION)  # ... of which pre-training may use this share ...
+    reserve_share: float = setting(0.08, FRACTION)  # ... and this share is kept for the emotion fit and metrics
+    eval_every: int = setting(100, POSITIVE_WHOLE)  # steps between validation + checkpoint; a stage's last does both
+    eval_pieces: int = setting(512, POSITIVE_WHOLE)  # validation pieces per evaluation (retrieval is among these)
+    emotion_pieces: int = setting(4000, POSITIVE_WHOLE)  # train pieces the emotion classifier is fitted on
+    emotion_iterations: int = setting(200, WHOLE)  # L-BFGS iterations of the emotion classifier
+    emotion_l2: float = setting(1e-3, NON_NEGATIVE)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], base: Options | None = None) -> Options:
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - fields)
-        if unknown:
-            raise UserError(f"the scorer has no training option {unknown[0]!r}; its options: {', '.join(fields)}")
-        merged = {**asdict(base or cls()), **values}
-        for name in ("pretrain_steps", "align_steps", "warmup", "emotion_iterations"):
-            if not _whole(merged[name]) or merged[name] < 0:
-                raise UserError(f"{name} must be a whole number >= 0, got {merged[name]!r}")
-        for name in ("batch_size", "eval_every", "eval_pieces", "emotion_pieces"):
-            if not _whole(merged[name]) or merged[name] < 1:
-                raise UserError(f"{name} must be a positive whole number, got {merged[name]!r}")
-        if merged["batch_size"] < 2:
+        options = read_options(cls, values, base, owner="the scorer")
+        if options.batch_size < 2:
             raise UserError("batch_size must be at least 2 (contrastive training needs negatives)")
-        for name in ("lr", "weight_decay", "grad_clip", "emotion_l2"):
-            if not _number(merged[name]) or merged[name] < 0:
-                raise UserError(f"{name} must be a number >= 0, got {merged[name]!r}")
-        for name in ("min_lr_ratio", "mask_ratio", "pretrain_share", "reserve_share"):
-            if not _number(merged[name]) or not 0 <= merged[name] <= 1:
-                raise UserError(f"{name} must be a number from 0 to 1, got {merged[name]!r}")
-        if merged["pretrain_share"] + merged["reserve_share"] > 1:
+        if options.pretrain_share + options.reserve_share > 1:
             raise UserError("pretrain_share + reserve_share must not exceed 1")
-        if merged["max_minutes"] is not None and (not _number(merged["max_minutes"]) or merged["max_minutes"] <= 0):
-            raise UserError(f"max_minutes must be a positive number, got {merged['max_minutes']!r}")
-        return cls(**merged)
-
-
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return options
 
 
 #: Options a preset starts from: the debug preset trains in seconds.
@@ -134,12 +125,14 @@ PRESET_OPTIONS: dict[str, dict[str, Any]] = {
 
 def learning_rate(step: int, steps: int, options: Options) -> float:
     """Linear warmup, then cosine decay to ``lr * min_lr_ratio`` at the stage's last step."""
-    warmup = min(options.warmup, steps // 10)
-    if step < warmup:
-        return options.lr * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
-    floor = options.lr * options.min_lr_ratio
-    return floor + 0.5 * (1 + math.cos(math.pi * progress)) * (options.lr - floor)
+    return warmup_cosine(step, steps, options.lr, options.warmup, options.min_lr_ratio)
+
+
+#: What `musegen_cli.training.start` needs to resume or start a scorer run.
+FAMILY_START = Family(name=FAMILY, noun="a scorer", read_options=Options.from_mapping,
+                      presets={name: scorer_config(name, *shapes) for name, shapes in PRESETS.items()},
+                      config_of=lambda manifest: manifest["config"], saved_config=lambda info: info["config"],
+                      preset_options=PRESET_OPTIONS, preset_word="scorer preset")
 
 
 # ----- data ---------------------------------------------------------------------------------
@@ -332,10 +325,8 @@ def _optimizer(net: ScorerNet, stage: str, options: Options) -> torch.optim.Adam
     else:
         head = ("music.state_to_char", "music.char_embed", "music.char_decoder", "music.char_head", "music.mask_embed")
         params = [(n, p) for n, p in net.named_parameters() if not n.startswith((*head, "emotion"))]
-    decay = [p for _, p in params if p.dim() >= 2]
-    no_decay = [p for _, p in params if p.dim() < 2]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": options.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=options.lr, betas=(0.9, 0.98))
+    return torch.optim.AdamW(decay_groups((p for _, p in params), options.weight_decay), lr=options.lr,
+                             betas=(0.9, 0.98))
 
 
 # ----- the loop -----------------------------------------------------------------------------
@@ -344,37 +335,27 @@ def _optimizer(net: ScorerNet, stage: str, options: Options) -> torch.optim.Adam
 def train(data: str | Path, output: Path, preset: str, seed: int, options: Mapping[str, Any], on_progress: Progress,
           resume: bool = False, device: str | torch.device = "cpu") -> Path:
     """Train a scorer (module doc) and save it in ``output``; return ``output``."""
-    started = time.perf_counter()
+    clock = Clock()
     device = torch.device(device)
-    out, last_dir = Path(output), Path(output) / LAST
-    saved: dict[str, Any] | None = None
-    saved_tensors: dict[str, torch.Tensor] = {}
-    if resume:
-        saved, saved_tensors = read_state(last_dir)
-        preset, seed, config = saved["preset"], saved["seed"], saved["config"]
-        opts = Options.from_mapping(options, Options.from_mapping(saved["options"]))
-    else:
-        if preset not in PRESETS:
-            raise UserError(f"unknown scorer preset {preset!r}; choose one of: {', '.join(PRESETS)}")
-        opts = Options.from_mapping({**PRESET_OPTIONS.get(preset, {}), **options})
-        config = scorer_config(preset, *PRESETS[preset])
+    folder = RunFolder.at(Path(output), best=BEST)
+    out, last_dir = folder.out, folder.last
+    begun = start_run(FAMILY_START, out, preset=preset, seed=seed, values=options, resume=resume)
+    preset, seed, config, opts, state = begun.preset, begun.seed, begun.config, begun.options, begun.saved
+    saved: dict[str, Any] | None = state.info if state is not None else None
     corpus = load_corpus(data)
     valid = corpus.valid or corpus.train  # a handful of tunes may leave valid empty
     eval_records = valid[: opts.eval_pieces]
 
     torch.manual_seed(seed)
     net = build_net(config).to(device)
-    if saved is not None:
+    if state is not None:
         net.load_state_dict(load_weights(last_dir, device))
-        torch.set_rng_state(saved_tensors["rng.torch"])
+        state.restore_rng()
     net.train()
     progress_state: dict[str, Any] = dict(saved or {"stage": STAGES[0], "step": 0, "stage_done": False,
                                                     "best_align_loss": None, "best_step": None,
                                                     "training_seconds": 0.0, "pretrain_metrics": {}})
-    trained_before = float(progress_state["training_seconds"])
-
-    def elapsed() -> float:
-        return trained_before + time.perf_counter() - started
+    clock.before = float(progress_state["training_seconds"])
 
     steps = {"pretrain": opts.pretrain_steps, "align": opts.align_steps}
     total_steps = sum(steps.values())
@@ -391,8 +372,8 @@ def train(data: str | Path, output: Path, preset: str, seed: int, options: Mappi
             if progress_state["stage"] != stage:
                 progress_state.update(stage=stage, step=0, stage_done=False)
             _run_stage(stage, net, config, corpus, eval_records, opts, seed, steps, total_steps, device,
-                       progress_state, saved if saved is not None and saved["stage"] == stage else None,
-                       saved_tensors, elapsed, provenance, out, on_progress)
+                       progress_state, state if saved is not None and saved["stage"] == stage else None,
+                       clock, provenance, folder, on_progress)
             saved = None
         if (out / BEST / "model.safetensors").is_file():
             net.load_state_dict(load_weights(out / BEST, device))
@@ -415,7 +396,7 @@ def train(data: str | Path, output: Path, preset: str, seed: int, options: Mappi
     metrics.update(progress_state["pretrain_metrics"])
     metrics.update({"steps": progress_state.get("steps_done", {}), "emotion_train_pieces": len(labelled),
                     "best_align_step": progress_state["best_step"]})
-    seconds = elapsed()
+    seconds = clock.seconds
     save_scorer(scorer, out, {**provenance, "training_seconds": round(seconds, 2)}, metrics)
     atomic_write(last_dir / STATE_JSON, json.dumps({**progress_state, "stage": "done", "preset": preset,
                                                     "seed": seed, "config": config, "options": asdict(opts),
@@ -449,9 +430,8 @@ def final_metrics(scorer: Scorer, corpus: Corpus, net: ScorerNet, config: Mappin
 
 def _run_stage(stage: str, net: ScorerNet, config: Mapping[str, Any], corpus: Corpus,
                eval_records: list[dict[str, Any]], opts: Options, seed: int, steps: Mapping[str, int],
-               total_steps: int, device: torch.device, state: dict[str, Any], saved: Mapping[str, Any] | None,
-               saved_tensors: Mapping[str, torch.Tensor], elapsed: Callable[[], float], provenance: Mapping[str, Any],
-               out: Path, on_progress: Progress) -> None:
+               total_steps: int, device: torch.device, state: dict[str, Any], saved: SavedState | None,
+               clock: Clock, provenance: Mapping[str, Any], folder: RunFolder, on_progress: Progress) -> None:
     """One stage's loop: steps, periodic evaluation and checkpoints, stopping at the stage's
     step count or its share of ``max_minutes``."""
     c = net.music.config
@@ -459,7 +439,7 @@ def _run_stage(stage: str, net: ScorerNet, config: Mapping[str, Any], corpus: Co
     offset = steps["pretrain"] if stage == "align" else 0
     optimizer = _optimizer(net, stage, opts)
     if saved is not None:
-        load_optimizer(optimizer, saved, saved_tensors)
+        saved.restore_optimizer(optimizer)
     step = int(state["step"])
     deadline = None
     if opts.max_minutes is not None:
@@ -469,23 +449,18 @@ def _run_stage(stage: str, net: ScorerNet, config: Mapping[str, Any], corpus: Co
                             drop_last=True)
     stop = state["stage_done"] or step >= stage_steps
     log_every = max(1, min(opts.eval_every, 10))
-    window_loss, window_steps, window_pieces, window_start = 0.0, 0, 0, time.perf_counter()
+    window = ProgressWindow()
 
     def checkpoint(figures: Mapping[str, Any], is_best: bool) -> None:
-        state.update(training_seconds=elapsed(), steps_done={**state.get("steps_done", {}), stage: step})
+        state.update(training_seconds=clock.seconds, steps_done={**state.get("steps_done", {}), stage: step})
         info = {**state, "preset": provenance["preset"], "seed": seed, "config": dict(config), "options": asdict(opts)}
-        record = {**provenance, "stage": stage, "stage_step": step, "training_seconds": round(elapsed(), 2)}
-        write_model_dir(out / LAST, family=FAMILY, config=config, state_dict=net.state_dict(),
-                        provenance=record, metrics=figures)
-        if is_best:
-            write_model_dir(out / BEST, family=FAMILY, config=config, state_dict=net.state_dict(),
-                            provenance=record, metrics=figures)
-        save_state(out / LAST, optimizer, info)
+        record = {**provenance, "stage": stage, "stage_step": step, "training_seconds": round(clock.seconds, 2)}
+        folder.checkpoint(family=FAMILY, config=config, weights=net.state_dict(), provenance=record, metrics=figures,
+                          is_best=is_best, optimizer=optimizer, state=info)
 
     while not stop:
         lr = learning_rate(step, stage_steps, opts)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_learning_rate(optimizer, lr)
         rng = random.Random(f"{seed}-{stage}-batch-{step}")
         records = [corpus.train[i] for i in batches[step]]
         rows = [piece_patches(r["abc"], c.patch_size, c.max_patches, rng) for r in records]
@@ -496,24 +471,16 @@ def _run_stage(stage: str, net: ScorerNet, config: Mapping[str, Any], corpus: Co
             chosen = [descriptions.sample_phrases(r, rng) for r in records]
             loss = _align_loss(net, records, rows, chosen, device)
         loss.backward()
-        if opts.grad_clip:
-            torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], opts.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        optimizer_step(optimizer, opts.grad_clip)
         step += 1
         state["step"] = step
-        window_loss += float(loss.detach())
-        window_steps += 1
-        window_pieces += len(records)
-        out_of_time = deadline is not None and elapsed() >= deadline
+        window.add(float(loss.detach()), len(records))
+        out_of_time = deadline is not None and clock.seconds >= deadline
         stop = step >= stage_steps or out_of_time
         if step % log_every == 0 or stop:
-            now = time.perf_counter()
-            on_progress({"stage": stage, "step": offset + step, "total_steps": total_steps,
-                         "loss": window_loss / window_steps,
-                         "pieces_per_s": window_pieces / max(1e-9, now - window_start),
-                         "lr": lr})
-            window_loss, window_steps, window_pieces, window_start = 0.0, 0, 0, now
+            mean_loss, pieces_per_s = window.report()
+            on_progress({"stage": stage, "step": offset + step, "total_steps": total_steps, "loss": mean_loss,
+                         "pieces_per_s": pieces_per_s, "lr": lr})
         if step % opts.eval_every == 0 or stop:
             state["stage_done"] = stop
             if stage == "pretrain":
