@@ -20,6 +20,7 @@ from musegen_cli.errors import UserError
 from musegen_cli.notation.abc import fields
 from musegen_cli.notation.abc.model import KeyChange, MeterChange, Tune, Voice
 from musegen_cli.notation.abc.music import MusicLine
+from musegen_cli.notation.abc.text import strip_comment
 from musegen_cli.notation.abc.voice_state import VoiceState
 
 _FIELD_LINE = re.compile(r"^([A-Za-z+]):(.*)$")
@@ -60,7 +61,7 @@ class _TuneReader:
         meter_text = self.header.get("M")
         self.meter = MeterChange(meter_text, fields.meter_value(meter_text)) if meter_text is not None else None
         self.unit = fields.unit_length(self.header.get("L"), meter_text)
-        key = fields.read_key(self._strip(self.header.get("K", "")))
+        key = fields.read_key(strip_comment(self.header.get("K", "")))
         self.key = key
         self.tempo = fields.read_tempo(self.header["Q"], self.unit) if "Q" in self.header else None
         for voice_id, spec in self.voice_specs.items():
@@ -78,7 +79,7 @@ class _TuneReader:
             composer=self.header.get("C") or None,
             meter=self.meter,
             unit_length=self.unit,
-            key=KeyChange(self._strip(self.header.get("K", "")).strip(), key.signature, key.tonic, key.mode),
+            key=KeyChange(strip_comment(self.header.get("K", "")).strip(), key.signature, key.tonic, key.mode),
             tempo=self.tempo,
             voices=voices,
             play_order=fields.read_play_order(self.header["P"]) if self.header.get("P") else [],
@@ -93,7 +94,7 @@ class _TuneReader:
             if line.startswith("%%"):
                 self._directive(line)
                 continue
-            line = self._strip(line).strip()
+            line = strip_comment(line).strip()
             match = _FIELD_LINE.match(line)
             if not match:
                 if line:
@@ -120,7 +121,7 @@ class _TuneReader:
             if raw.startswith("%%"):
                 self._directive(raw.strip())
                 continue
-            line = self._strip(raw)
+            line = strip_comment(raw)
             match = _FIELD_LINE.match(line)
             if match and not _looks_like_music(match.group(1), match.group(2)):
                 self._field(match.group(1), match.group(2).strip(), index + 1)
@@ -227,12 +228,6 @@ class _TuneReader:
 
     def error(self, line: int, column: int, expected: str) -> AbcReadError:
         return self._error(line, column, expected)
-
-    @staticmethod
-    def _strip(line: str) -> str:
-        """The line without its `%` comment (an escaped `\\%` stays)."""
-        return re.split(r"(?<!\\)%", line, maxsplit=1)[0]
-
 
 
 def _looks_like_music(name: str, value: str) -> bool:
