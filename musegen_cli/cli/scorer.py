@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         import json
 
         from musegen_cli.cli.train import TrainingDisplay
-        from musegen_cli.scoring.scorer import train_scorer
+        from musegen_cli.scoring.encoder_training import train as train_scorer
 
         if preset not in PRESETS:
             raise UserError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")

@@ -161,12 +161,3 @@ def save_scorer(scorer: Scorer, path: Path, provenance: Mapping[str, Any], metri
     record = {"command": list(sys.argv), **provenance, "version": scorer.version}
     write_model_dir(Path(path), family=FAMILY, config=scorer.config, state_dict=scorer.net.state_dict(),
                     provenance=record, metrics=metrics)
-
-
-def train_scorer(data: str | Path, output: Path, preset: str, seed: int, options: Mapping[str, Any],
-                 on_progress: Callable[[Mapping[str, Any]], None], resume: bool = False,
-                 device: str = "cpu") -> Path:
-    """Train a scorer on a dataset folder into ``output`` (see `encoder_training.train`)."""
-    from musegen_cli.scoring.encoder_training import train
-
-    return train(data, Path(output), preset, seed, options, on_progress, resume=resume, device=device)

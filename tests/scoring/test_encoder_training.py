@@ -19,7 +19,8 @@ from musegen_cli.scoring.encoder_training import (
     positives,
     retrieval_ranks,
 )
-from musegen_cli.scoring.scorer import QUADRANTS, load_scorer, train_scorer
+from musegen_cli.scoring.encoder_training import train as train_scorer
+from musegen_cli.scoring.scorer import QUADRANTS, load_scorer
 
 FAST = {"pretrain_steps": 10, "align_steps": 150, "eval_every": 50, "eval_pieces": 8}
 
