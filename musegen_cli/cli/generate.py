@@ -162,8 +162,9 @@ EPILOG = (
     "  musegen generate --period Romantic --composer Chopin --instrumentation Keyboard\n\n"
     "  musegen generate --prime start.abc --bars 16\n\n"
     "  musegen generate -m runs/muser --from A.mid --take pitch,velocity --of B.mid -o out/ --format midi\n\n"
-    "  musegen generate --direction directions/mode,strength=1.5 --direction directions/register,strength=-0.5\n\n"
-    "--direction takes a folder from `musegen steer fit` and optional settings: strength (signed), label "
+    "  musegen generate --direction directions/mode,strength=0.5 --direction directions/register,strength=-0.3\n\n"
+    "--direction takes a folder from `musegen steer fit` and optional settings: strength (signed; default "
+    "0.5; measured useful from 0.1 to about 0.8, beyond that bars break; header lines are never steered), label "
     "(multiclass concepts), layers (all, top-k, exp), top_k, base, decay, schedule (constant, exp-decay, "
     "linear-decay, linear-ramp), horizon, rate, probability."
 )

@@ -1,6 +1,6 @@
 """`--direction` specs: a directions folder plus its own settings, and the steering context.
 
-A spec is `FOLDER[,key=value...]`, e.g. `directions/mode,strength=-1,schedule=linear-ramp`.
+A spec is `FOLDER[,key=value...]`, e.g. `directions/mode,strength=-0.3,schedule=linear-ramp`.
 Keys are the fields of `SteeringSpec` (strength, label, layers, top_k, base, decay, schedule,
 horizon, rate, probability; `layers` names the selection: all, top-k or exp).
 """
@@ -16,6 +16,9 @@ from musegen_cli.errors import UnsupportedError, UserError
 from musegen_cli.steering import directions as dirs
 from musegen_cli.steering.injection import SteeringSpec, steering_callback
 
+#: Measured on the bundled model (benchmarks/steering.py): strengths from 0.1 to about 0.8
+#: steer; beyond that bars break. The default sits in that range.
+DEFAULT_STRENGTH = 0.5
 _FIELDS = {f.name: f for f in fields(SteeringSpec) if f.name != "directions"}
 _ALIASES = {"layers": "selection"}
 _NUMBERS = {"strength": float, "top_k": int, "base": float, "decay": float, "horizon": int, "rate": float,
@@ -23,9 +26,9 @@ _NUMBERS = {"strength": float, "top_k": int, "base": float, "decay": float, "hor
 
 
 def parse_direction(text: str) -> SteeringSpec:
-    """A `SteeringSpec` from `FOLDER[,key=value...]` (strength defaults to 1)."""
+    """A `SteeringSpec` from `FOLDER[,key=value...]` (strength defaults to DEFAULT_STRENGTH)."""
     folder, *settings = [part.strip() for part in text.split(",")]
-    values: dict[str, Any] = {"strength": 1.0}
+    values: dict[str, Any] = {"strength": DEFAULT_STRENGTH}
     for item in settings:
         key, sep, value = item.partition("=")
         key = _ALIASES.get(key.strip(), key.strip())

@@ -10,6 +10,7 @@ adds vectors to block outputs during generation; what to add is asked of a callb
 each layer at each step, so schedules, layer weights and injection probabilities live in
 the caller (musegen's steering core), not here. The step is the patch position being
 written (the prompt's patches are step 0 .. P-1 at once), the same for both levels.
+Patches written while the model is in the header are not steered (`header_gate`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from torch import Tensor, nn
 from musegen_cli.notation.abc_patches import PAD
 from musegen_cli.steering.capture_args import capture_conditions, choose_layers
 
+from .header_gate import HeaderGate
 from .inference import AbcModel, encoded_pieces
+from .text_formats import format_for
 
 #: ``add(layer name, step) -> vector [hidden] or None`` (None adds nothing).
 Steering = Callable[[str, int], Tensor | None]
@@ -116,6 +119,13 @@ def steer(model: AbcModel, add: Steering, layers: Sequence[str] | None = None) -
     wanted = _check(model, layers)
     blocks = _blocks(model)
     step = [0]
+    net = model.model
+    gate = HeaderGate(format_for(net.config.text_format).patch_text)  # header lines are not steered
+    embed = net.embed_patches
+
+    def read_then_embed(patches: Tensor) -> Tensor:
+        gate.read(patches)
+        return embed(patches)
 
     def track(_module: nn.Module, args: tuple) -> None:
         cache = args[1] if len(args) > 1 else None
@@ -126,14 +136,16 @@ def steer(model: AbcModel, add: Steering, layers: Sequence[str] | None = None) -
             vector = add(name, step[0])
             if vector is None:
                 return None
-            return output + vector.to(device=output.device, dtype=output.dtype)
+            return gate.apply(output, vector.to(device=output.device, dtype=output.dtype), name.split(".")[0])
 
         return hook
 
     hooks = [model.model.patch_decoder.register_forward_pre_hook(track)]
     hooks += [blocks[name].register_forward_hook(adder(name)) for name in wanted]
+    net.embed_patches = read_then_embed  # an instance attribute: the class method comes back on delete
     try:
         yield
     finally:
+        del net.embed_patches
         for hook in hooks:
             hook.remove()

@@ -82,3 +82,11 @@ def test_directions_folders_round_trip_and_check_the_model(tmp_path):
     (tmp_path / "mode" / dirs.MANIFEST).write_text("{}")
     with pytest.raises(UserError, match="broken directions folder"):
         dirs.load(tmp_path / "mode")
+
+
+def test_a_direction_without_a_strength_gets_one_in_the_measured_useful_range(tmp_path):
+    from musegen_cli.steering.specs import parse_direction
+
+    dirs.save(_directions(), tmp_path / "d")
+    assert 0.1 <= parse_direction(str(tmp_path / "d")).strength <= 0.8
+    assert parse_direction(f"{tmp_path / 'd'},strength=-0.3").strength == -0.3
