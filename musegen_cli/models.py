@@ -86,4 +86,6 @@ def resolve_model(name_or_path: str, registry: Registry) -> ModelInfo:
         if model.name == name_or_path:
             return model
     names = ", ".join(sorted({m.name for m in known})) or "none installed"
-    raise UserError(f"unknown model {name_or_path!r}: not a folder, nor a known model ({names})")
+    hints = [f.obtainable[name_or_path] for f in registry.families.values() if name_or_path in f.obtainable]
+    how = f"; {hints[0]}" if hints else ""
+    raise UserError(f"unknown model {name_or_path!r}: not a folder, nor a known model ({names}){how}")

@@ -87,6 +87,8 @@ class ModelFamily:
     presets: Mapping[str, str] = field(default_factory=dict)  # preset name -> one-line summary
     bundled_models: Callable[[], Mapping[str, Any]] | None = None  # name -> model directory
     importers: Mapping[str, Any] = field(default_factory=dict)  # source format -> importer (`model_import`)
+    #: Model names users ask for that are not installed -> how to get one (`unknown model` says it).
+    obtainable: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def capabilities(self) -> frozenset[Capability]:

@@ -50,7 +50,7 @@ EPILOG = """Examples:
 
   printf '4\\n2\\ns\\n5\\n' | musegen evolve --population 2 --generations 2 -o runs/scripted
 
-  musegen evolve -m musicgen-small --genome embedding --text "calm lofi piano" --fitness audio --target 90 -o runs/evo-audio
+  musegen evolve -m models/musicgen-small --genome embedding --text "calm lofi piano" --fitness audio --target 90 -o runs/evo-audio
 
 --config keys besides the flags' (default): """ + "; ".join(f"{k} ({v})" for k, v in CONFIG_ONLY.items()) + """.
 

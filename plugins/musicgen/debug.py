@@ -3,10 +3,13 @@
 Built offline from transformers' config classes (a 1-layer T5 encoder, a 2-layer decoder
 over 2 codebooks, a small EnCodec at 8 kHz and 100 frames per second) with a word-level
 tokenizer made on the spot, so nothing is fetched; it writes noise, quickly.
+
+    python -m musegen_plugins.musicgen.debug FOLDER [--seed N]
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from .weights import write_manifest
@@ -52,3 +55,17 @@ def write_debug_model(folder: Path, seed: int = 0) -> Path:
     model.save_pretrained(folder)
     _tokenizer().save_pretrained(folder)
     return write_manifest(folder, ".", {"preset": "debug", "seed": seed})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m musegen_plugins.musicgen.debug",
+                                     description="Write a tiny random MusicGen model folder (for tests; it makes noise).")
+    parser.add_argument("folder", type=Path, help="model folder to write (use it with -m FOLDER)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    args = parser.parse_args(argv)
+    print(write_debug_model(args.folder, args.seed))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -68,6 +68,13 @@ class ConditioningVector:
         return model.generate(request, embeddings=point)
 
 
+def _how_to_get(name: str) -> str:
+    return (f"MusicGen weights are never downloaded by musegen: fetch facebook/{name} into the Hugging Face "
+            f"cache (`hf download facebook/{name}` on a machine online), then make a model folder with "
+            f"`python -m musegen_plugins.musicgen.weights facebook/{name} models/{name}` and pass "
+            f"`-m models/{name}`")
+
+
 FAMILY = ModelFamily(
     name=NAME,
     description="Text-to-audio MusicGen through transformers, from local weights only (EvoMusic, MusicRFM).",
@@ -76,6 +83,8 @@ FAMILY = ModelFamily(
     conditions=CONDITIONS,
     layers=Layers(),
     conditioning_vector=ConditioningVector(),
-    presets={"debug": "tiny random MusicGen for tests (16 wide, 2 decoder layers, 8 kHz): musegen_plugins."
-                      "musicgen.debug.write_debug_model"},
+    presets={"debug": "tiny random MusicGen for tests (16 wide, 2 decoder layers, 8 kHz): "
+                      "python -m musegen_plugins.musicgen.debug FOLDER"},
+    obtainable={name: _how_to_get(name) for name in ("musicgen-small", "musicgen-medium", "musicgen-large",
+                                                     "musicgen-melody")},
 )
