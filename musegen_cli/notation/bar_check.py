@@ -18,13 +18,17 @@ worth writing again).
 A strict check also holds each complete unit to the grammar of `abc_grammar` (slurs, ties,
 voices, decorations, inline fields, stray characters), the same rules the strict piece
 check (`analysis.piece_check`) applies to a finished piece: a unit that breaks one counts as
-unreadable, and a tune may not end with a slur or a tie still open.
+unreadable, and a tune may not end with a slur or a tie still open. Because a sampler can only
+write the bar in front of it, a strict check also asks for what the finished piece needs while
+it can still be written: a meter before `K:` (`M:none` or no `M:` line counts as unreadable),
+and a slur closed within `SLUR_BARS` bars (one left open longer is what ends a piece unclosed).
 
 The sampler uses it to write a bar again when the model miscounted (`--bar-retries`).
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from fractions import Fraction
 
@@ -39,6 +43,10 @@ _BAR_END = re.compile(r"(\[\||:*\|[\]|:]*|::)\s*$")
 _SECTION_END = re.compile(r"(:\||\|\||\|\]|::)\s*$")
 _BAR_START = re.compile(r"^\s*(\|:|::|\[\|)?\s*(\[?\d+(?:[,-]\d+)*)?")
 _BAR_TOKENS = re.compile(r"\[\||:*\|[\]|:]*|::")
+#: Bar lines a slur may stay open over in a strict check. The bundled model opens a slur it
+#: then forgets (`(B2 |` and never a `)`); refused at its 8th bar, the bar is written again
+#: with the `)` the model was unlikely to write 50 bars later.
+SLUR_BARS = 8
 
 
 class BarCheck:
@@ -55,6 +63,7 @@ class BarCheck:
         self.in_body = False
         self.pending = ""  # the start of a unit longer than one patch
         self.grammar = TuneGrammar()  # the rules beyond bar lengths (strict checks only)
+        self.slur_bars = 0  # bar lines written since a slur still open was opened
 
     def fits(self, text: str) -> bool:
         """Whether ``text`` (a field line, a bar with its closing bar line, or part of a bar)
@@ -62,12 +71,18 @@ class BarCheck:
         return self.misfit(text) == 0
 
     def misfit(self, text: str) -> int:
-        """How badly ``text`` fails: 0 it fits; 1 its length is wrong; 2 it cannot be read
-        (only in a strict check). A sampler out of retries keeps its least bad try."""
-        unit = self.pending + text
+        """How badly ``text`` fails: 0 it fits; 1 its length is wrong, or (strict) it keeps a
+        slur open too long; 2 it cannot be read (only in a strict check). A sampler out of
+        retries keeps its least bad try."""
+        misfit = self._misfit(self.pending + text)
+        if misfit == 0 and self.strict and self._keeps_slur_open(self.pending + text):
+            return 1  # ranked with a miscounted bar: a sampler out of tries keeps a counted one
+        return misfit
+
+    def _misfit(self, unit: str) -> int:
         field = FIELD.fullmatch(unit.strip())
-        if field and self.strict and unit.endswith("\n") and not field_readable(*field.groups()):
-            return 2  # a meter or unit length no reader can take: write the line again
+        if field and self.strict and unit.endswith("\n") and self._unreadable(*field.groups()):
+            return 2  # a meter or unit length no reader can take, or a key with no meter before it
         if self.strict and self._complete(unit) and self.grammar.faults(unit):
             return 2  # a slur, tie, voice or character the grammar refuses
         if not self.in_body or field or unit.lstrip().startswith("%"):
@@ -98,11 +113,40 @@ class BarCheck:
             return max(self.misfit("|]"), 1) if self.strict and self._music(self.pending) else self.misfit("|]")
         return 2 if self.strict and self.grammar.open_faults() else 0
 
+    def misfit_as_last(self, text: str) -> int:
+        """How badly ``text`` fails as the tune's last unit: its own misfit, or else that of
+        the tune ending right after it (`misfit_at_end`), for a sampler at its length cap."""
+        misfit = self.misfit(text)
+        if misfit:
+            return misfit
+        after = copy.deepcopy(self)
+        after.add(text)
+        return after.misfit_at_end()
+
     @property
     def at_section_end(self) -> bool:
         """Whether the tune, cut before the unit still open, would end cleanly: it has one
-        voice, and its last bar closed a section (so no pickup waits for its partner)."""
-        return len(self.voices_started) == 1 and self.voice in self.section_open
+        voice, its last bar closed a section (so no pickup waits for its partner) and, in a
+        strict check, no slur or tie is left open."""
+        return (len(self.voices_started) == 1 and self.voice in self.section_open
+                and not (self.strict and self.grammar.open_faults()))
+
+    def _unreadable(self, name: str, value: str) -> bool:
+        """Whether a header line is one a strict check refuses: a meter or unit length no
+        reader takes, `M:none`, or the `K:` line of a header that has declared no meter."""
+        if name == "M":
+            return value.strip().lower() == "none" or not field_readable(name, value)
+        if name == "K" and not self.in_body:
+            return self.meter is None or meter_value(self.meter) is None
+        return not field_readable(name, value)
+
+    def _keeps_slur_open(self, unit: str) -> bool:
+        """Whether ``unit`` is a bar that leaves a slur open over `SLUR_BARS` bar lines."""
+        if not (self.in_body and self.slur_bars + 1 >= SLUR_BARS and _BAR_END.search(unit)):
+            return False
+        after = copy.deepcopy(self.grammar)
+        after.add(unit)
+        return _slur_open(after)
 
     def add(self, text: str) -> None:
         """Take ``text`` as written (call after `fits`, whatever it said). Music that has no
@@ -115,6 +159,8 @@ class BarCheck:
         self.pending = ""
         if self.strict:
             self.grammar.add(unit)
+            if self.in_body and _BAR_END.search(unit):
+                self.slur_bars = self.slur_bars + 1 if _slur_open(self.grammar) else 0
         line = unit.strip()
         field = FIELD.fullmatch(line)
         if line.startswith("%"):
@@ -195,6 +241,10 @@ class BarCheck:
         text = _BAR_START.sub("", text, count=1)
         text = _BAR_TOKENS.sub("", text).strip()
         return text or None
+
+
+def _slur_open(grammar: TuneGrammar) -> bool:
+    return any(voice.slurs for voice in grammar.voices.values())
 
 
 def _fraction(value: str) -> Fraction | None:

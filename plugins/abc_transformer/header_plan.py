@@ -43,6 +43,14 @@ from .conditions import EMOTION_PARTS
 #: Tempo band -> the range of quarter notes per minute a planned `Q:` line draws from.
 TEMPO_QPM: dict[str, tuple[int, int]] = {"fast": (144, 176), "slow": (56, 76)}
 
+#: The meter of a header that names none (or `M:none`) when no `meter` condition is given:
+#: the model's training manifest keeps the meters it saw but not how often, and 4/4 is the
+#: commonest meter of ABC tunebooks. The strict bar check already has such a header written
+#: again (`BarCheck`); this mends one that survived every retry.
+DEFAULT_METER = "4/4"
+#: A piano score as NotaGen's data and musegen's ABC writer lay it out: two staves in one
+#: brace, the right hand in treble, the left in bass (not choir parts).
+KEYBOARD_LINES = ("%%score {1 | 2}", "V:1 clef=treble", "V:2 clef=bass")
 _DEFAULT_KEY = {"major": "C", "minor": "Am"}
 
 
@@ -56,18 +64,25 @@ def with_template(conditions: Mapping[str, str]) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class HeaderPlan:
-    """What the header must say: a major or minor mode and a fast or slow tempo (None: free)."""
+    """What the header must say: a major or minor mode and a fast or slow tempo (None: free),
+    the meter a header that names none gets (the `meter` condition, else `DEFAULT_METER`),
+    and whether it is a two-staff piano score (`--instrumentation Keyboard`)."""
 
     mode: str | None = None
     tempo: str | None = None
+    meter: str = DEFAULT_METER
+    keyboard: bool = False
 
     @classmethod
     def from_conditions(cls, conditions: Mapping[str, str]) -> HeaderPlan:
-        return cls(mode=conditions.get("mode"), tempo=conditions.get("tempo"))
+        meter = conditions.get("meter")
+        return cls(mode=conditions.get("mode"), tempo=conditions.get("tempo"),
+                   meter=meter if meter and meter_value(meter) is not None else DEFAULT_METER,
+                   keyboard=conditions.get("instrumentation") == "Keyboard")
 
     @property
     def empty(self) -> bool:
-        return self.mode is None and self.tempo is None
+        return self.mode is None and self.tempo is None and not self.keyboard
 
 
 def header_done(text: str) -> bool:
@@ -84,7 +99,8 @@ def apply(header: str, plan: HeaderPlan, rng: random.Random) -> str:
 
     Lines after the first `K:` line are dropped: the model writes the music again under
     the planned header. A header without `K:` gets one (C or A minor); an unreadable meter
-    or unit length is mended (`readable_field`)."""
+    or unit length is mended (`readable_field`); a header without a meter, or with `M:none`,
+    gets the plan's; a keyboard plan replaces the model's voices with `KEYBOARD_LINES`."""
     lines, key_line = [], None
     for line in header.split("\n"):
         if not line or not (FIELD.match(line) or line.startswith("%")):
@@ -94,12 +110,20 @@ def apply(header: str, plan: HeaderPlan, rng: random.Random) -> str:
             break
         if plan.tempo is not None and line.startswith("Q:"):
             continue  # replaced by the planned tempo
+        if plan.keyboard and line.startswith(("V:", "%%score", "%%staves")):
+            continue  # replaced by the piano's two staves
         repaired = readable_field(line)
-        if repaired:
-            lines.append(repaired)
+        if repaired and not (repaired.startswith("M:") and meter_value(repaired[2:]) is None):
+            lines.append(repaired)  # `M:none` is dropped: the plan's meter replaces it
     meter = next((line[2:].strip() for line in lines if line.startswith("M:")), None)
+    if meter is None:
+        meter = plan.meter
+        lines.insert(next((n for n, line in enumerate(lines) if line.startswith(("L:", "Q:", "V:"))), len(lines)),
+                     f"M:{meter}")
     if plan.tempo is not None:
         lines.append(tempo_line(plan.tempo, meter, rng))
+    if plan.keyboard:
+        lines.extend(KEYBOARD_LINES)
     lines.append(key_with_mode(key_line[2:] if key_line else "", plan.mode))
     return "\n".join(lines) + "\n"
 

@@ -52,10 +52,13 @@ class SamplingConfig:
     (``_ends_at_section``): with ``max_bars`` they make the length band of a piece, its end
     steered to a section end. ``bar_retries`` > 0 checks each finished bar against the
     meter (`notation.bar_check`) and spells a bar that does not fit again (its last patch,
-    or the whole bar from its first patch; ``_Row``). When no try fits, a one-voice tune whose
-    last bar closed a section ends there (typically a later section's pickup that no short
-    section end completes: the model insists on it, and a tune cut at its section end is
-    music, one with an unpaired pickup is not); otherwise the least bad try is kept.
+    or the whole bar from its first patch; ``_Row``); the bar that reaches ``max_bars`` must
+    also end the piece cleanly (no slur or tie left open). When no try fits, a one-voice tune
+    of at least ``min_bars`` bars whose last bar closed a section ends there (typically a
+    later section's pickup that no short section end completes: the model insists on it, and
+    a tune cut at its section end is music, one with an unpaired pickup is not); otherwise
+    the least bad try is kept, and the caller's strict piece check (``generate``'s retries of
+    invalid pieces) writes the piece again: a piece shorter than the band is no piece to keep.
     """
 
     temperature: float = 1.0
@@ -328,16 +331,21 @@ def _bar_check(prompt: str) -> BarCheck:
 
 def _respell_misfits(steps: _CachedSteps | _RecomputeSteps, patch: Tensor, forced: Tensor, n_forced: Tensor,
                      checks: list[BarCheck], budgets: list[int], config: SamplingConfig,
-                     generator: torch.Generator | None, allowed_end: list[bool]) -> tuple[Tensor, list[int], list[int]]:
-    """Spell again the rows whose new patch closes a bar that does not fit the meter, or
-    ends the tune inside a short bar (the tries may not end it there); rows that fit are
+                     generator: torch.Generator | None, allowed_end: list[bool],
+                     last_bar: list[bool]) -> tuple[Tensor, list[int], list[int]]:
+    """Spell again the rows whose new patch closes a bar that does not fit the meter, ends
+    the tune inside a short bar (the tries may not end it there), or closes the last bar
+    (``last_bar``: the length cap) of a tune that would end unclean; rows that fit are
     copied through. Row i tries at most ``budgets[i]`` times, then keeps its least bad try
     (a bar of the wrong length rather than one that cannot be read). Returns the patches,
     their misfits (`BarCheck.misfit`) and the tries each row spent."""
     at_end = [check.misfit_at_end() for check in checks]  # ending here would leave a short bar
 
     def misfit_of(candidate: Tensor, i: int) -> int:
-        return at_end[i] if candidate[i, 0] == END else checks[i].misfit(patch_text(candidate[i].tolist()))
+        if candidate[i, 0] == END:  # an unclean end is never the least bad try: a bad bar can be mended
+            return UNCLEAN_END if at_end[i] else 0
+        text = patch_text(candidate[i].tolist())
+        return checks[i].misfit_as_last(text) if last_bar[i] and ends_bar(text) else checks[i].misfit(text)
 
     may_end = torch.tensor([misfit == 0 and ok for misfit, ok in zip(at_end, allowed_end)], device=patch.device)
     best, best_misfit = patch, [misfit_of(patch, i) for i in range(len(checks))]
@@ -381,6 +389,9 @@ def _restart_body(steps: _CachedSteps | _RecomputeSteps, patch: Tensor, n_forced
     return spell(steps, forced, keep_n, config, generator)
 
 
+#: The misfit of an end patch that would end a tune unclean (`BarCheck.misfit_at_end`): worse
+#: than any bar, so that a row out of tries goes on with its least bad bar instead of ending.
+UNCLEAN_END = 3
 #: Tries spent on a later patch of an open unit before the whole unit is written again.
 TAIL_TRIES = 2
 #: A unit (bar or line) may spend this many tries per ``bar_retries`` in all: measured on the
@@ -498,7 +509,8 @@ def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]]
         if checking:
             patch, misfits, spent = _respell_misfits(
                 steps, patch, forced, n_forced, [rows[r].check for r in active],
-                [rows[r].tail_budget for r in active], config, generator, allowed_end)
+                [rows[r].tail_budget for r in active], config, generator, allowed_end,
+                [config.max_bars is not None and rows[r].bars + 1 >= config.max_bars for r in active])
             for r, tries in zip(active, spent):
                 rows[r].tries_left -= tries
         keep, rewound = [], []
@@ -508,7 +520,7 @@ def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]]
                 rewound.append((r, row.rewind()))
                 keep.append(i)
                 continue
-            if misfits[i] and row.check.at_section_end:  # out of tries: end at the section end
+            if misfits[i] and row.check.at_section_end and allowed_end[i]:  # out of tries: end at the section end
                 row.held.clear()
                 yield PatchEvent(r, "", "end")
                 continue

@@ -131,6 +131,48 @@ def test_a_header_field_no_reader_can_take_is_written_again():
     check = BarCheck(strict=True)
     check.add("X:1\n")
     assert check.misfit("L:1/16|\n") == 2 and check.misfit("M:,/4\n") == 2
-    assert check.misfit("L:1/16\n") == 0 and check.misfit("M:none\n") == 0 and check.misfit("T:Air\n") == 0
+    assert check.misfit("L:1/16\n") == 0 and check.misfit("M:C|\n") == 0 and check.misfit("T:Air\n") == 0
     assert check.misfit("L:1/16|") == 0  # the line may not be finished yet
     assert BarCheck().misfit("L:1/16|\n") == 0  # a lenient check leaves it alone
+
+
+def test_a_strict_check_wants_a_meter_before_the_key():
+    """A piece without a meter fails the strict piece check: the header line that would
+    leave it without one (`M:none`, or `K:` with no `M:` before it) is written again."""
+    check = BarCheck(strict=True)
+    for unit in ("X:1\n", "T:t\n", "L:1/8\n"):
+        check.add(unit)
+    assert check.misfit("M:none\n") == 2 and check.misfit("K:G\n") == 2
+    check.add("M:6/8\n")
+    assert check.misfit("K:G\n") == 0
+    assert BarCheck().misfit("M:none\n") == 0  # a lenient check leaves it alone
+
+
+def _strict_body(*bars: str) -> BarCheck:
+    check = BarCheck(strict=True)
+    for unit in ("X:1\n", "T:t\n", "M:2/4\n", "L:1/8\n", "K:G\n", *bars):
+        check.add(unit)
+    return check
+
+
+def test_a_slur_may_not_stay_open_past_slur_bars():
+    from musegen_cli.notation.bar_check import SLUR_BARS
+
+    check = _strict_body("(G2 A2|", *["B2 c2|"] * (SLUR_BARS - 2))
+    assert check.misfit("d2 e2|") == 1  # the bar that would keep it open over SLUR_BARS bar lines
+    assert check.misfit("d2 e2 f2|") == 1 and check.misfit("d2 e2)) f2|") == 2  # ranked as a miscount
+    assert check.misfit("d2 e2)|") == 0 and check.misfit("d2) e2|") == 0
+    assert _strict_body("(G2 A2|", *["B2 c2|"] * (SLUR_BARS - 3)).misfit("d2 e2|") == 0
+
+
+def test_a_tie_to_another_pitch_is_refused_in_the_next_bar():
+    check = _strict_body("G2 A2-|")
+    assert check.misfit("E2 G2|") == 2 and check.misfit("A2 G2|") == 0
+
+
+def test_no_section_end_with_a_slur_open_and_the_last_bar_must_close_it():
+    open_slur = _strict_body("(G2 A2|", "B2 c2:|")
+    assert not open_slur.at_section_end and _strict_body("(G2 A2|", "B2) c2:|").at_section_end
+    assert open_slur.misfit("d2 e2|") == 0  # as a bar on the way, it may run on
+    assert open_slur.misfit_as_last("d2 e2|") == 2 and open_slur.misfit_as_last("d2 e2)|") == 0
+    assert _strict_body("G2 A2|").misfit_as_last("B2 c2-|") == 2  # a tie to no note

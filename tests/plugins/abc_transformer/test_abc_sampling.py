@@ -247,6 +247,15 @@ def test_a_tune_that_cannot_fit_its_next_bar_ends_at_its_section_end():
     assert after_section.text != mid_section.text and "c" in mid_section.text
 
 
+def test_the_section_end_fallback_never_ends_a_piece_below_min_bars():
+    """Out of tries at a section end before ``min_bars``, the piece goes on (its least bad bar
+    is kept, so the strict piece check sends it back to be written again) instead of ending."""
+    model = _rigged_model(ord("c"))
+    config = SamplingConfig(temperature=0, max_patches=3, bar_retries=1, min_bars=4)
+    short = generate(model, ["X:1\nM:2/4\nL:1/8\nK:G\nG4:|"], config)[0]
+    assert short.text and short.finish == "length" and "c" in short.text
+
+
 def _preferring(first: int, second: int) -> AbcTransformer:
     """A model that prefers ``first`` and, where that is not allowed, ``second``."""
     model = _rigged_model(first)

@@ -127,3 +127,21 @@ def test_a_planned_header_with_a_broken_unit_length_parses():
     from musegen_cli.notation.abc.text import field_readable
 
     assert not field_readable("L", "1/16|")
+
+
+@pytest.mark.parametrize("own,meter", [("M:none\nL:1/8\nK:G\n", None), ("L:1/8\nK:G\n", None),
+                                       ("L:1/8\nK:G\n", "6/8"), ("M:none\nK:G\n", "3/4")])
+def test_a_planned_header_always_has_a_meter(own, meter):
+    conditions = {"mode": "minor"} | ({"meter": meter} if meter else {})
+    header = plan.apply(own, plan.HeaderPlan.from_conditions(conditions), random.Random(0))
+    meters = [line[2:] for line in header.splitlines() if line.startswith("M:")]
+    assert meters == [meter or plan.DEFAULT_METER], header
+    assert header.index("M:") < header.index("K:")
+
+
+def test_keyboard_is_a_two_staff_piano_score_not_choir_parts():
+    own = 'M:3/4\nL:1/8\n%%score 1 2 3 4\nV:1 name="Soprano"\nV:2 name="Alto"\nV:3\nV:4\nK:F\n'
+    planned = plan.HeaderPlan.from_conditions({"instrumentation": "Keyboard"})
+    assert not planned.empty and not plan.HeaderPlan.from_conditions({"instrumentation": "Choral"}).keyboard
+    header = plan.apply(own, planned, random.Random(0))
+    assert header == "M:3/4\nL:1/8\n%%score {1 | 2}\nV:1 clef=treble\nV:2 clef=bass\nK:F\n"
