@@ -17,9 +17,9 @@ The rules (each fault is one line of text):
 - slurs: `)` closes a slur opened in the same voice, a slur spans at least two notes, and
   none is left open at the end (tuplets `(3` are not slurs);
 - ties: `-` follows a note or chord and ties it to the next note of its voice, which has the
-  same pitch (its accidental, else one earlier in the bar at that octave, else the key; a
-  tie across a bar line carries its accidental); a tie into a rest, or left at the end, is
-  a fault;
+  same pitch (its accidental, else one earlier in the bar on that letter in any octave, as
+  ABC 2.1 and musegen's reader carry it, else the key; a tie across a bar line carries its
+  accidental); a tie into a rest, or left at the end, is a fault;
 - notes: within the MIDI range (0-127), with readable lengths;
 - decorations: `!name!`/`+name+` of the ABC 2.1 set (and abcm2ps's common ones), the
   shorthands `.~HLMOPSTuv`, and letters a `U:` line defines;
@@ -35,9 +35,9 @@ import copy
 import re
 from dataclasses import dataclass, field
 
-from musegen_cli.notation.abc.fields import meter_value
-from musegen_cli.notation.abc.modes import MODE_FIFTHS, canonical_mode
-from musegen_cli.notation.abc.text import field_readable
+from musegen_cli.notation.abc.fields import meter_value, read_key
+from musegen_cli.notation.abc.modes import canonical_mode
+from musegen_cli.notation.abc.text import field_readable, strip_comment
 from musegen_cli.notation.abc_durations import MAX_SLASHES
 from musegen_cli.notation.abc_patches import FIELD
 
@@ -69,20 +69,19 @@ _ENDING = re.compile(r"\[?\d+(?:[,-]\d+)*")
 _TUPLET = re.compile(r"\(\d(?::\d*)?(?::\d*)?")
 _INLINE = re.compile(r"\[([A-Za-z]):([^\]\n]*)\]")
 _LABEL_LINE = re.compile(r"%[a-z]+\s+\S")  # `%key F`; not `%%score`, `% remark` or `%Q:80`
-#: Major keys' sharps (negative: flats) by tonic.
-_SHARPS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F#": 6, "C#": 7,
-           "F": -1, "Bb": -2, "Eb": -3, "Ab": -4, "Db": -5, "Gb": -6, "Cb": -7, "G#": 8, "D#": 9, "A#": 10}
-_SHARP_ORDER, _FLAT_ORDER = "FCGDAEB", "BEADGCF"
+#: Tonics a key may have (the major keys from 7 flats to 10 sharps).
+_TONICS = frozenset("C G D A E B F# C# F Bb Eb Ab Db Gb Cb G# D# A#".split())
 _KEY_WORDS = {"exp", "treble", "bass", "alto", "tenor", "baritone", "perc", "none", "bass3", "alto1", "alto2",
               "mezzosoprano", "soprano", "treble-8", "treble+8", "bass-8", "bass+8"}
 
 
 def key_signature(value: str) -> dict[str, int] | None:
-    """The alteration of each letter a `K:` value sets (`{"F": 1, "C": 1}` for D major), or
-    None when the value is not a key (`cd e3`). `none` and bagpipe `HP` set none."""
-    words = value.split("%", 1)[0].split()
+    """The alteration of each letter a `K:` value sets (`{"F": 1, "C": 1}` for D major), as
+    the ABC reader reads it (`fields.read_key`), or None when the value is not a key
+    (`cd e3`). `none` and bagpipe `HP` set none."""
+    words = strip_comment(value).split()
     if not words or words[0] in ("none", "HP", "Hp"):
-        return {} if all(_key_extra(w) for w in words[1:]) else None
+        return read_key(" ".join(words)).signature if all(_key_extra(w) for w in words[1:]) else None
     match = re.fullmatch(r"([A-G][#b]?)([A-Za-z]*)", words[0])
     if match is None:
         return {} if all(_key_extra(w) for w in words) else None  # K:clef=bass names no key
@@ -90,16 +89,9 @@ def key_signature(value: str) -> dict[str, int] | None:
     if not mode_word and rest and canonical_mode(re.sub(r"[^A-Za-z].*", "", rest[0]) or "-"):
         mode_word, rest = rest[0], rest[1:]
     mode = canonical_mode(mode_word) if mode_word else "major"
-    if mode is None or tonic not in _SHARPS or not all(_key_extra(w) for w in rest):
+    if mode is None or tonic not in _TONICS or not all(_key_extra(w) for w in rest):
         return None
-    sharps = _SHARPS[tonic] + MODE_FIFTHS[mode]
-    alters = {letter: 1 for letter in _SHARP_ORDER[: max(sharps, 0)]}
-    alters |= {letter: -1 for letter in _FLAT_ORDER[: max(-sharps, 0)]}
-    for word in rest:
-        explicit = re.fullmatch(r"(\^\^|\^|__|_|=)([A-Ga-g])", word)
-        if explicit:
-            alters[explicit.group(2).upper()] = _ALTER[explicit.group(1)]
-    return alters
+    return read_key(" ".join(words)).signature
 
 
 def _key_extra(word: str) -> bool:
@@ -119,7 +111,7 @@ class _Tie:
 class _Voice:
     slurs: list[int] = field(default_factory=list)  # notes in each open slur
     tie: _Tie | None = None
-    accidentals: dict[tuple[str, int], int] = field(default_factory=dict)  # this bar's, by letter and octave
+    accidentals: dict[str, int] = field(default_factory=dict)  # this bar's, by letter (every octave)
 
 
 class TuneGrammar:
@@ -446,9 +438,9 @@ class TuneGrammar:
         state = self._state()
         if accidental is not None:
             alter = _ALTER[accidental]
-            state.accidentals[(upper, octave)] = alter
+            state.accidentals[upper] = alter
         else:
-            alter = state.accidentals.get((upper, octave), self.key.get(upper, 0))
+            alter = state.accidentals.get(upper, self.key.get(upper, 0))
         midi = _BASE[upper] + 12 * octave + alter
         if midi not in MIDI_RANGE:
             self._fault(f"a note beyond the MIDI range: {note.group(0)[:16]}")

@@ -140,3 +140,22 @@ def test_tunes_the_check_accepts_the_fields_tools_accept() -> None:
         tune = (DATA / "tunes" / name).read_text()
         assert check_piece(tune).valid and accepted(tune, "abcm2ps")
         assert all(m.startswith("%Error : Bar ") for m in tool_messages(tune, "abc2abc"))
+
+
+def test_ties_are_judged_by_the_pitches_the_reader_plays() -> None:
+    # `^c` carries to the C an octave lower (ABC 2.1, musegen's reader, abc2midi): `C2-=C2`
+    # ties C sharp to C natural, which is no tie
+    from musegen_cli.notation.abc import perform, read_tune
+
+    tune = "X:1\nT:t\nM:2/4\nL:1/8\nK:C\n^c C2- =C| c4|]\n"
+    assert [n.pitch for n in perform(read_tune(tune)).notes][:3] == [73, 61, 60]
+    assert any("tie between different pitches" in reason for reason in check_piece(tune).reasons)
+    assert not any("tie" in r for r in check_piece("X:1\nT:t\nM:2/4\nL:1/8\nK:C\n^c C2- C| c4|]\n").reasons)
+
+
+def test_a_bagpipe_key_sets_the_signature_the_reader_plays() -> None:
+    from musegen_cli.notation.abc_grammar import key_signature
+
+    assert key_signature("Hp") == {"F": 1, "C": 1} and key_signature("HP") == {}
+    assert key_signature("G#") == {"F": 2, "C": 1, "G": 1, "D": 1, "A": 1, "E": 1, "B": 1}
+    assert key_signature("cd e3") is None
