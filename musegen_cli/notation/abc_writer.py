@@ -156,21 +156,20 @@ class _TuneWriter:
             prefix += f"[{bar.volta} "
         beat = _beat(state.meter)
         text, previous = "", None
-        spelling = state.new_bar()
-        for token, event in self._tokens(bar, spelling):
+        events = _timed_events(bar)
+        for token, event in self._tokens(events, state.new_bar()):
             beamed = previous is not None and _beamable(previous, beat) and _beamable(event, beat)
             if previous is not None and not (beamed and previous.offset // beat == event.offset // beat):
                 text += " "
             text += token
             previous = event
-        last = next((e for e in reversed(_timed_events(bar)) if e.pitches), None)
+        last = next((e for e in reversed(events) if e.pitches), None)
         if last is not None:
             state.tied = {(p.step, p.octave): int(round(p.alter)) for p, tie in zip(last.pitches, last.ties) if tie}
         return prefix + text + bar.right
 
-    def _tokens(self, bar: Bar, spelling: Spelling) -> Iterator[tuple[str, _Event]]:
-        """ABC text of each note, chord, rest or tuplet group, with its (first) event."""
-        events = _timed_events(bar)
+    def _tokens(self, events: list[_Event], spelling: Spelling) -> Iterator[tuple[str, _Event]]:
+        """ABC text of each note, chord, rest or tuplet group of a bar, with its (first) event."""
         i = 0
         while i < len(events):
             group = _tuplet_group(events, i)

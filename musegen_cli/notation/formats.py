@@ -142,7 +142,7 @@ def _parse(data: bytes, fmt: str) -> Score:
         tunes = split_abc_tunes(decode_text(data, fmt))
         if not tunes:
             raise UserError("the input is empty")
-        parsed = parse_abc(_require_key_field(tunes[0]))
+        parsed = parse_abc(tunes[0])
     else:
         parsed = converter.parseData(decode_text(data, fmt), format=fmt)
     if isinstance(parsed, stream.Opus):
@@ -155,14 +155,6 @@ def _parse(data: bytes, fmt: str) -> Score:
         score.insert(0, parsed)
         parsed = score
     return parsed
-
-
-def _require_key_field(tune: str) -> str:
-    """Check the mandatory K: field before reading (the reader would say the same later,
-    at the end of the text)."""
-    if not re.search(r"^K:", tune, re.MULTILINE):
-        raise UserError("not valid ABC: no K: (key) field, which every tune must have")
-    return tune
 
 
 def _check_midi_chunks(data: bytes) -> None:

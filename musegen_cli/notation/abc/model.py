@@ -148,11 +148,3 @@ class Tune:
     staff_groups: list[list[str]] = field(default_factory=list)
     #: What the reader skipped, each "line L, column C: what" (for the strict piece check).
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        """How error messages name the tune: `X:3 "The Kesh"`."""
-        parts = [f"X:{self.number}" if self.number is not None else "tune"]
-        if self.title:
-            parts.append(f'"{self.title}"')
-        return " ".join(parts)

@@ -111,7 +111,7 @@ class _TuneReader:
                 self.header[name] = value
             if name == "K":
                 return index + 1
-        raise self._error(len(self.lines), 1, "a K: (key) field, which ends every tune header")
+        raise AbcReadError(f"not valid ABC ({self._label()}): no K: (key) field, which every tune must have")
 
     # -- the body ---------------------------------------------------------------------------
 
@@ -220,14 +220,13 @@ class _TuneReader:
     def warn(self, line: int, column: int, message: str) -> None:
         self.warnings.append(f"line {line}, column {column}: {message}")
 
-    def _error(self, line: int, column: int, expected: str) -> AbcReadError:
-        label = f"X:{self.header['X']}" if self.header.get("X") else "tune"
-        if self.header.get("T"):
-            label += f' "{self.header["T"]}"'
-        return AbcReadError(f"cannot read ABC {label}, line {line}, column {column}: expected {expected}")
-
     def error(self, line: int, column: int, expected: str) -> AbcReadError:
-        return self._error(line, column, expected)
+        return AbcReadError(f"cannot read ABC {self._label()}, line {line}, column {column}: expected {expected}")
+
+    def _label(self) -> str:
+        """How messages name the tune: `X:3 "The Kesh"`."""
+        label = f"X:{self.header['X']}" if self.header.get("X") else "tune"
+        return label + (f' "{self.header["T"]}"' if self.header.get("T") else "")
 
 
 def _looks_like_music(name: str, value: str) -> bool:
