@@ -2,8 +2,8 @@
 
     python benchmarks/generation_quality.py [--model default|PATH] [--per-quadrant 100]
         [--per-mode 25] [--modes All,Emotion,Mode,Pitch,Tempo,None] [--data FOLDER|corpus]
-        [--seed 0] [--batch 16] [--bars 16] [--device auto] [--prompt-only] [--json out.json]
-        [--corpus-pieces 200]
+        [--seed 0] [--batch 16] [--bars 0] [--retry-invalid 0] [--device auto] [--prompt-only]
+        [--corpus-pieces 400] [--by-itself 8] [--json out.json]
 
 Control modes (EMusicGen's, plus Emotion) turn a requested quadrant into prompt conditions:
 
@@ -18,10 +18,10 @@ that includes its emotion template and header plan (`header_plan`: the quadrant'
 added, and mode and tempo are written into `K:` and `Q:`). `--prompt-only` switches those off,
 so the rows measure what the model does with the prompt lines alone.
 
-Pieces come from `generate_checked(..., retry_invalid=0)` in batches of `--batch` (raw
-validity, no resampling), with `musegen generate`'s sampling defaults (temperature 1.0,
-top-p 0.95), `--bars` bars each (`--bars 0`: the model's own length band). Per (mode, quadrant), every share is over all pieces asked
-for, so a piece that does not parse counts against every measure:
+Pieces come from `generate_checked` in batches of `--batch`, as `musegen generate` makes them
+(its sampling defaults, bar retries, `--retry-invalid` resampling: 0 by default, as there),
+`--bars` bars each (default 0: the model's own length band). Per (mode, quadrant), every
+share is over all pieces asked for, so a piece that does not parse counts against all:
 
     parse      the analyzer reads it (`PieceFeatures.parses`)
     midi       `notation.conversion.convert(abc, "abc", "midi")` succeeds
@@ -39,6 +39,9 @@ for, so a piece that does not parse counts against every measure:
     closure    the share that close on the tonic triad / on the tonic, against pieces of the
                test split of the comparison dataset (`--corpus-pieces` of them)
     length     bars per piece: 5th, 50th and 95th percentile and maximum, against that split
+    like real tunes, by itself   the two tables of `likeness` (its doc): the Emotion rows'
+               features against the test split's, by overlapping area; and each condition
+               value asked for alone with the header plan off (`--by-itself` pieces each)
     s/piece    generating seconds per piece (each call's time shared by its pieces)
     sim max / sim mean / copies   highest similarity of each piece to any training piece
                (`scoring.similarity`: Jaccard of 8-byte shingles of the whitespace-free body),
@@ -67,6 +70,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from benchmarks.likeness import by_itself_table, like_real_tunes, show_likeness  # noqa: E402
 from musegen_cli.errors import UserError  # noqa: E402
 
 QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
@@ -124,6 +128,7 @@ class PieceResult:
     seconds: float = 0.0
     nearest_id: str | None = None
     similarity: float = 0.0
+    features: Any = None  # the analyzer's PieceFeatures
 
     @property
     def ok(self) -> bool:
@@ -239,9 +244,9 @@ def reference_pieces(data: str | None, manifest: dict[str, Any]) -> tuple[list[t
 
 
 def run_cell(model: TimedModel, mode: str, quadrant: str, count: int, batch: int, bars: int | None, seed: int,
-             on_piece, tools: Sequence[str] = ()) -> Row:
-    from musegen_cli.contract import GenerateRequest
+             on_piece, tools: Sequence[str] = (), retries: int = 0) -> Row:
     from musegen_cli.analysis.labels import labels_from_features
+    from musegen_cli.contract import GenerateRequest
     from musegen_cli.generation import generate_checked
     from musegen_cli.notation.abc_tools import accepted
 
@@ -250,7 +255,7 @@ def run_cell(model: TimedModel, mode: str, quadrant: str, count: int, batch: int
     for number, start in enumerate(range(0, count, batch)):
         request = GenerateRequest(conditions, min(batch, count - start), seed + number, max_bars=bars,
                                   sampling=dict(SAMPLING))
-        pieces = generate_checked(model, request, retry_invalid=0)
+        pieces = generate_checked(model, request, retry_invalid=retries)
         for piece in pieces:
             f = piece.features
             row.pieces.append(PieceResult(
@@ -260,15 +265,16 @@ def run_cell(model: TimedModel, mode: str, quadrant: str, count: int, batch: int
                 tools={tool: accepted(piece.abc, tool) for tool in tools},
                 held={r.name: r.held for r in piece.held}, bars=f.bars,
                 closes_triad=piece.verdict.closes_on_tonic_triad, closes_tonic=piece.verdict.closes_on_tonic,
-                seconds=model.per_piece[-1],
+                seconds=model.per_piece[-1], features=f,
             ))
             on_piece()
     return row
 
 
-def corpus_closure(data: str | None, manifest: dict[str, Any], count: int) -> tuple[dict[str, Any] | None, str]:
+def corpus_closure(data: str | None, manifest: dict[str, Any], count: int) -> tuple[dict[str, Any] | None, str, list]:
     """Closure, length and strict-check shares of up to ``count`` pieces of the comparison
-    dataset's test split (the folk corpus recomputed when no dataset folder is named)."""
+    dataset's test split (the folk corpus recomputed when no dataset folder is named), and
+    their features."""
     from musegen_cli.analysis.features import analyze_abc
     from musegen_cli.analysis.piece_check import check_piece
 
@@ -282,10 +288,10 @@ def corpus_closure(data: str | None, manifest: dict[str, Any], count: int) -> tu
         tunes, _scores = gather(["corpus:folk"], None)
         pieces, source = [r.abc for r in tunes if r.split == "test"], "music21 folk corpus (test split, recomputed)"
     else:
-        return None, f"{data} has no test split (test.jsonl): no corpus comparison"
+        return None, f"{data} has no test split (test.jsonl): no corpus comparison", []
     pieces = pieces[:count]
     if not pieces:
-        return None, f"{source} is empty"
+        return None, f"{source} is empty", []
     features = [analyze_abc(p) for p in pieces]
     verdicts = [check_piece(p, f) for p, f in zip(pieces, features)]
     n = len(pieces)
@@ -297,7 +303,7 @@ def corpus_closure(data: str | None, manifest: dict[str, Any], count: int) -> tu
         "closes_triad": sum(bool(v.closes_on_tonic_triad) for v in verdicts) / n,
         "closes_tonic": sum(bool(v.closes_on_tonic) for v in verdicts) / n,
         "length": percentiles([f.bars for f in features if f.bars is not None]),
-    }, source
+    }, source, features
 
 
 def pct(value: float | None) -> str:
@@ -361,9 +367,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=None, help="dataset folder to compare with, or `corpus` (see doc)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=16, help="pieces per generate call")
-    parser.add_argument("--bars", type=int, default=16, help="bars per piece (0: the model's own length band)")
-    parser.add_argument("--corpus-pieces", type=int, default=200,
-                        help="test-split pieces to compare closure and length with (0 skips)")
+    parser.add_argument("--bars", type=int, default=0, help="bars per piece (default 0: the model's own length band)")
+    parser.add_argument("--corpus-pieces", type=int, default=400,
+                        help="test-split pieces to compare closure, length and likeness with (0 skips)")
+    parser.add_argument("--by-itself", type=int, default=8,
+                        help="pieces per condition value with the header plan off (0 skips)")
+    parser.add_argument("--retry-invalid", type=int, default=0, help="resample a piece that fails its checks up to N times")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     parser.add_argument("--prompt-only", action="store_true",
                         help="condition through prompt lines alone (no emotion template or header plan)")
@@ -439,7 +448,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         for quadrant_number, quadrant in enumerate(QUADRANTS):
             seed = args.seed + CELL_SEED_STRIDE * (len(QUADRANTS) * mode_number + quadrant_number)
-            rows.append(run_cell(model, mode, quadrant, counts[mode], args.batch, args.bars or None, seed, tick, tools))
+            rows.append(run_cell(model, mode, quadrant, counts[mode], args.batch, args.bars or None, seed, tick, tools,
+                                 args.retry_invalid))
     for _ in ticks:  # close the progress bar
         pass
     generate_s = time.perf_counter() - gen_start
@@ -459,10 +469,17 @@ def run(args: argparse.Namespace) -> int:
     how = ", prompt lines only" if args.prompt_only else ""
     length = f"{args.bars} bars" if args.bars else "the model's length band"
     show(rows, total, f"Generation quality — {info.name}, {length}, seed {args.seed}{how}")
-    corpus, corpus_source = (corpus_closure(args.data, manifest, args.corpus_pieces) if args.corpus_pieces
-                             else (None, "skipped (--corpus-pieces 0)"))
+    corpus, corpus_source, corpus_features = (corpus_closure(args.data, manifest, args.corpus_pieces)
+                                              if args.corpus_pieces else (None, "skipped (--corpus-pieces 0)", []))
     console.print(f"closure and length compared with {corpus_source}")
     show_checks(rows, total, corpus, tools)
+    likeness = None
+    if corpus_features:
+        compared = [r for r in rows if r.mode == MAIN_MODE] or rows
+        likeness = like_real_tunes([p.features for r in compared for p in r.pieces], corpus_features)
+        show_likeness(out, likeness, corpus_source)
+    by_itself = (by_itself_table(loaded, out, args.by_itself, args.seed, args.bars or None, args.retry_invalid,
+                                 SAMPLING) if args.by_itself else None)
 
     mode_table = Table(title="Per control mode (all quadrants pooled)")
     for name in ("control", "n", "ok%", "valid%", "quad%", "mode%", "tempo%", "reg%", "EMusicGen acc. (listeners)"):
@@ -494,10 +511,13 @@ def run(args: argparse.Namespace) -> int:
         report = {
             "model": {"name": info.name, "path": str(info.path), "metrics": manifest.get("metrics", {})},
             "device": str(device),
-            "settings": {"prompt_only": args.prompt_only, "per_quadrant": args.per_quadrant, "per_mode": args.per_mode, "modes": list(counts),
-                         "seed": args.seed, "batch": args.batch, "bars": args.bars, "sampling": SAMPLING},
+            "settings": {"prompt_only": args.prompt_only, "per_quadrant": args.per_quadrant, "per_mode": args.per_mode,
+                         "modes": list(counts), "seed": args.seed, "batch": args.batch, "bars": args.bars,
+                         "retry_invalid": args.retry_invalid, "by_itself": args.by_itself, "sampling": SAMPLING},
             "reference": {"source": source, "pieces": len(index), "copy_threshold": COPY_THRESHOLD},
             "corpus": {"source": corpus_source, **(corpus or {})},
+            "like_real_tunes": likeness,
+            "by_itself": by_itself,
             "tools": tools,
             "rows": [r.summary() for r in rows],
             "per_mode": per_mode,
@@ -507,7 +527,8 @@ def run(args: argparse.Namespace) -> int:
             "timing": {"wall_s": wall_s, "generate_s": model.seconds, "check_s": generate_s - model.seconds,
                        "index_s": index_s, "similarity_s": similarity_s, "load_s": loaded_s,
                        "pieces_per_s": n_pieces / wall_s},
-            "pieces": [asdict(replace(p)) for r in rows for p in r.pieces],
+            "pieces": [asdict(replace(p, features=None)) | {"features": p.features.to_dict()}
+                       for r in rows for p in r.pieces],
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")

@@ -35,10 +35,13 @@ def test_generation_quality_quick(tmp_path, capsys):
     data.mkdir()
     record = {"id": "t1", "abc": "X:1\nM:4/4\nL:1/8\nK:G\nGABc dBAG|FGAB cAFD|\n", "split": "train"}
     (data / "train.jsonl").write_text(json.dumps(record) + "\n")
+    held_out = {"id": "t2", "abc": "X:2\nT:t\nM:6/8\nL:1/8\nK:D\nA|dfa afd|B2A A2|]\n", "split": "test"}
+    (data / "test.jsonl").write_text(json.dumps(held_out) + "\n")
     for prompt_only in (False, True):
         out = tmp_path / f"q{prompt_only}.json"
         argv = ["--per-quadrant", "1", "--modes", "Emotion", "--batch", "4", "--bars", "2", "--device", "cpu",
-                "--data", str(data), "--json", str(out)] + (["--prompt-only"] if prompt_only else [])
+                "--data", str(data), "--json", str(out), "--by-itself", "0" if prompt_only else "1"]
+        argv += ["--prompt-only"] if prompt_only else []
         assert bench.main(argv) == 0
         report = json.loads(out.read_text())
         assert report["settings"]["prompt_only"] is prompt_only
@@ -46,6 +49,10 @@ def test_generation_quality_quick(tmp_path, capsys):
         assert report["total"]["n"] == 4 and report["reference"]["pieces"] == 1
         planned = [p for p in report["pieces"] if "\nQ:" in p["abc"]]
         assert len(planned) == 4 or prompt_only
+        cells = (report["by_itself"] or {}).get("cells", {})
+        assert prompt_only or (len(cells) == 18 and all(0 <= share <= 1 for share in cells.values()))
+        assert all("step_share" in p["features"] for p in report["pieces"])
+        assert report["like_real_tunes"]["corpus"] == 1 and len(report["like_real_tunes"]["features"]) == 7
     assert "quadrant accuracy" in capsys.readouterr().out
 
 

@@ -29,7 +29,10 @@ Definitions (units and choices callers rely on):
   `ends_in_tonic_triad`: those pitches all belong to the triad, whichever is lowest (a
   melody may end on the third or fifth); `ends_on_tonic`: the lowest of them is the tonic.
 - `valence`, `arousal`, `quadrant`: the rule in `emotion`.
-- `pitch_class_entropy`, `scale_consistency`, `repetition`, `bar_consistency`: see `metrics`.
+- `pitch_class_entropy`, `scale_consistency`, `repetition`, `bar_consistency`,
+  `step_share`, `leap_share`, `duration_entropy`: see `metrics`. The melody whose intervals
+  are counted is each part's highest pitch at each attack onset, part by part; note lengths
+  are those of every attack as written.
 """
 
 from __future__ import annotations
@@ -86,6 +89,9 @@ class PieceFeatures:
     scale_consistency: float | None = None
     repetition: float | None = None
     bar_consistency: float | None = None
+    step_share: float | None = None
+    leap_share: float | None = None
+    duration_entropy: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with one key per field, in field order."""
@@ -146,6 +152,7 @@ def analyze_score(
     if mode_source == "declared" and not in_triad:
         mode, mode_source = analyzed_mode, "analyzed"  # it does not close in its declared key
     feeling = emotion.classify(mode, density, mean)
+    melodies = [_melody(part) for part in part_events]
     return replace(
         base,
         analyzed_key=f"{tonic} {analyzed_mode}",
@@ -169,6 +176,9 @@ def analyze_score(
         pitch_class_entropy=metrics.pitch_class_entropy(pitches),
         scale_consistency=metrics.scale_consistency(pitches),
         repetition=metrics.repetition(_bar_contents(e) for e in part_events),
+        step_share=metrics.step_share(melodies),
+        leap_share=metrics.leap_share(melodies),
+        duration_entropy=metrics.duration_entropy([e.end - e.onset for e in events if e.attack]),
     )
 
 
@@ -210,6 +220,15 @@ def _note_events(part: Stream) -> list[_NoteEvent]:
                     )
                 )
     return events
+
+
+def _melody(events: list[_NoteEvent]) -> list[int]:
+    """The highest pitch at each attack onset of one part, in time order."""
+    top: dict[float, int] = {}
+    for event in events:
+        if event.attack:
+            top[event.onset] = max(top.get(event.onset, -1), *event.midis)
+    return [top[onset] for onset in sorted(top)]
 
 
 def _bar_contents(events: list[_NoteEvent]) -> list[tuple | None]:

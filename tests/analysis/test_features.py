@@ -189,8 +189,8 @@ def test_only_the_first_tune_of_a_text_is_analyzed() -> None:
 def test_to_dict_has_every_field_in_order() -> None:
     found = features("slow_air_f.abc").to_dict()
     assert list(found)[:3] == ["title", "parses", "error"]
-    assert list(found)[-7:] == ["valence", "arousal", "quadrant", "pitch_class_entropy", "scale_consistency",
-                                "repetition", "bar_consistency"]
+    assert list(found)[-10:] == ["valence", "arousal", "quadrant", "pitch_class_entropy", "scale_consistency",
+                                 "repetition", "bar_consistency", "step_share", "leap_share", "duration_entropy"]
 
 
 def _score(name: str):

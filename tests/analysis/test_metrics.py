@@ -45,3 +45,29 @@ def test_the_analyzer_reports_the_metrics():
     assert chromatic.scale_consistency < 0.7 and chromatic.repetition == 0.0
     off = analyze_abc("X:1\nM:4/4\nL:1/4\nK:C\nCDEF|GAB|cdef|\n")
     assert off.bar_consistency == pytest.approx(2 / 3)
+
+
+def test_steps_and_leaps_are_counted_within_each_melody():
+    # C D E G | C: two steps, one leap of a third, then a new melody (no interval across)
+    assert metrics.step_share([[60, 62, 64, 67], [60]]) == pytest.approx(2 / 3)
+    assert metrics.leap_share([[60, 62, 64, 67], [60]]) == pytest.approx(1 / 3)
+    assert metrics.step_share([[60, 60, 61]]) == pytest.approx(1 / 2)  # a repeated note is neither
+    assert metrics.leap_share([[60, 60, 61]]) == 0.0
+    assert metrics.step_share([[60]]) is None and metrics.leap_share([]) is None
+
+
+def test_duration_entropy():
+    assert metrics.duration_entropy([0.5, 0.5, 0.5]) == 0.0
+    assert metrics.duration_entropy([0.5, 1.0]) == pytest.approx(1.0)
+    assert metrics.duration_entropy([1 / 3, 1 / 3 + 1e-9, 1.0, 2.0]) == pytest.approx(1.5)
+    assert metrics.duration_entropy([]) is None
+
+
+def test_the_analyzer_reads_the_melody_of_each_part():
+    # G A B c d2 B G | A4 G4: 6 steps of 8 intervals, 2 leaps (d-B, B-G); lengths 1/2 x6, 1, 2 x2
+    tune = analyze_abc("X:1\nT:t\nM:4/4\nL:1/8\nK:G\nGABc d2BG|A4 G4|]\n")
+    assert tune.step_share == pytest.approx(6 / 8) and tune.leap_share == pytest.approx(2 / 8)
+    assert tune.duration_entropy == pytest.approx(-(6 / 9 * math.log2(6 / 9) + 1 / 9 * math.log2(1 / 9)
+                                                    + 2 / 9 * math.log2(2 / 9)))
+    chord = analyze_abc("X:1\nT:t\nM:2/4\nL:1/4\nK:C\n[CE] [DG]|[Ec]2|]\n")  # top notes E G c
+    assert chord.step_share == 0.0 and chord.leap_share == 1.0
