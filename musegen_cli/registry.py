@@ -22,6 +22,7 @@ from enum import Enum
 from importlib import metadata
 from typing import Any
 
+from musegen_cli.contract import Features
 from musegen_cli.errors import MusegenError, UserError
 
 ENTRY_POINT_GROUP = "musegen.plugins"
@@ -89,6 +90,8 @@ class ModelFamily:
     importers: Mapping[str, Any] = field(default_factory=dict)  # source format -> importer (`model_import`)
     #: Model names users ask for that are not installed -> how to get one (`unknown model` says it).
     obtainable: Mapping[str, str] = field(default_factory=dict)
+    #: What its loaded models can do beyond `generate` (streaming, precisions, audio, ...).
+    features: Features = field(default_factory=Features)
 
     @property
     def capabilities(self) -> frozenset[Capability]:

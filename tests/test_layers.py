@@ -3,7 +3,8 @@
     0  the core's small modules (errors, files, paths, registry, contract, ...)
     1  notation/       ABC text, formats, conversion: the ground floor for music
     2  analysis/       what a piece is: features, emotion, declarations, labels
-    3  data/ scoring/ steering/ alignment/ evolution/ training/ generation
+    3  data/ scoring/ steering/ alignment/ evolution/ training/ generation, plugin (the surface
+       a family imports, which re-exports from the floors below)
     4  cli/
 
 Plugins (the model families) import the core but never the CLI nor one another. Every
@@ -20,9 +21,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = {"__init__", "errors", "files", "paths", "device", "parallel", "config", "registry", "model_dir",
-        "registered_models", "models", "model_import", "training_state", "contract"}
+        "registered_models", "models", "model_import", "training_state", "contract", "conditions", "slots"}
 FLOORS = {"notation": 1, "analysis": 2, "data": 3, "scoring": 3, "steering": 3, "alignment": 3, "evolution": 3,
-          "training": 3, "generation": 3, "cli": 4, "__main__": 4}
+          "training": 3, "generation": 3, "plugin": 3, "cli": 4, "__main__": 4}
 
 
 def _part(module: str) -> str:

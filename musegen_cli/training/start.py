@@ -17,6 +17,8 @@ from musegen_cli.model_dir import read_manifest
 from .run_folder import LAST
 
 if TYPE_CHECKING:
+    from musegen_cli.contract import TrainRequest
+
     from .state import SavedState
 
 O = TypeVar("O")  # the family's options dataclass
@@ -48,6 +50,18 @@ class Start(Generic[O, C]):
     weights: Path | None = None  # the folder whose weights the net loads; None: fresh weights
     saved: SavedState | None = None  # the resumed run's state
     manifest: Mapping[str, Any] | None = None  # the --init-from model's musegen.json
+
+
+@dataclass
+class Run(Generic[O, C]):
+    """The head of every trainer's run record: the request and the settings `start` chose.
+    A family's own run dataclass inherits these fields and adds its data, nets and optimizer."""
+
+    request: TrainRequest
+    options: O
+    config: C
+    preset: str
+    seed: int
 
 
 def start(family: Family[O, C], out: Path, *, preset: str, seed: int, values: Mapping[str, Any],
