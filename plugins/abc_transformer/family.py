@@ -15,6 +15,7 @@ from musegen_cli.registry import ModelFamily
 
 from .conditions import CONDITIONS
 from .options import Options
+from .tunesformer_codes import FORM_DECLARED
 
 if TYPE_CHECKING:
     import torch
@@ -139,7 +140,7 @@ FAMILY = ModelFamily(
     version="0.1.0",
     trainer=Trainer(),
     sampler=Sampler(),
-    conditions=CONDITIONS,
+    conditions=CONDITIONS + FORM_DECLARED,
     log_probability=LogProbability(),
     layers=Layers(),
     presets=PRESET_SUMMARIES,

@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from musegen_cli.errors import UserError
-from musegen_cli.notation.abc_patches import split_units, to_ascii
+from musegen_cli.plugin import UserError, to_ascii
 
+from .notagen_data import interleave, stream_prefixed
 from .notagen_prompts import COMBINATIONS
 from .text_formats import Patches, refuse_others
 
@@ -31,9 +31,9 @@ _BAR_SPLIT = re.compile("(" + "|".join(map(re.escape, _BARLINES)) + ")")
 _STREAM_PREFIX = re.compile(r"^\[r:[^\]]*\]")
 _VOICE = re.compile(r"\[V:(\d+)\](.*?)(?=\[V:|$)")
 _RIGHT_BARLINE = re.compile(r"(\[\||:*\|[\]|:]*|::)\s*$")
-#: Header fields NotaGen's data preparation removes before training.
-_DROPPED_FIELDS = ("X:", "T:", "C:", "W:", "w:", "Z:", "%%MIDI")
 PROMPT_CONDITIONS = ("period", "composer", "instrumentation")
+#: A prime's stream prefixes count at least this many lines after it (without ``--bars``).
+MIN_NEW_LINES = 16
 
 
 def _line_bars(line: str) -> list[str]:
@@ -77,28 +77,6 @@ def begin_patch(size: int) -> list[int]:
 
 def end_patch(size: int) -> list[int]:
     return [BOS_ID] + [EOS_ID] * (size - 1)
-
-
-def _interleaved(piece: str) -> str:
-    """A piece in NotaGen's layout: as given when it already has ``[V:`` body lines; a
-    one-voice standard tune is rewritten as its data preparation would (information fields
-    dropped, a ``V:1`` definition, one ``[V:1]`` line per bar)."""
-    text = to_ascii(piece)
-    lines = [line for line in text.split("\n") if line.strip()]
-    if any("[V:" in line for line in lines):
-        return "".join(line + "\n" for line in lines)
-    header, body = [], []
-    for line in lines:
-        (body if body or _is_music(line) else header).append(line)
-    header = [line for line in header if not line.startswith(_DROPPED_FIELDS)]
-    if not any(line.startswith("V:") for line in header):
-        header.append("V:1")
-    bars = [unit.strip() for unit in split_units("\n".join(body)) if unit.strip()]
-    return "".join(line + "\n" for line in header) + "".join(f"[V:1]{bar}\n" for bar in bars)
-
-
-def _is_music(line: str) -> bool:
-    return not (re.match(r"[A-Za-z]:", line) or line.startswith("%"))
 
 
 class NotaGenFormat:
@@ -162,8 +140,7 @@ class NotaGenFormat:
     # ----- conditions and text ----------------------------------------------------------
 
     def known_conditions(self) -> dict[str, tuple[str, ...]]:
-        return {name: tuple(sorted({combo[i] for combo in COMBINATIONS}))
-                for i, name in enumerate(PROMPT_CONDITIONS)}
+        return {name: tuple(sorted({combo[i] for combo in COMBINATIONS})) for i, name in enumerate(PROMPT_CONDITIONS)}
 
     def check_conditions(self, conditions: Mapping[str, str]) -> dict[str, str]:
         refuse_others(conditions, PROMPT_CONDITIONS, "NotaGen")
@@ -175,19 +152,33 @@ class NotaGenFormat:
             raise UserError(f"NotaGen prompts name period, composer and instrumentation together; add --{missing[0]}")
         combo = tuple(given[name] for name in PROMPT_CONDITIONS)
         if combo not in COMBINATIONS:
-            composers = sorted({c[1] for c in COMBINATIONS if c[0] == combo[0]}) or ["none"]
+            kinds = [c[2] for c in COMBINATIONS if c[:2] == combo[:2]]
+            known = (
+                f"{combo[1]} in {combo[0]} has: {', '.join(kinds)}"
+                if kinds
+                else f"{combo[0]} composers: " + "; ".join(sorted({c[1] for c in COMBINATIONS if c[0] == combo[0]}))
+            )
             raise UserError(
-                f"NotaGen-X knows no prompt {combo[0]} / {combo[1]} / {combo[2]} (its 112 combinations "
-                f"are listed by `musegen generate --model M --help-conditions`); {combo[0]} composers: "
-                f"{'; '.join(composers)}")
+                f"NotaGen-X knows no prompt {combo[0]} / {combo[1]} / {combo[2]} (it knows "
+                f"{len(COMBINATIONS)} combinations); {known}"
+            )
         return given
 
-    def prompt(self, conditions: Mapping[str, str], prime: str | None) -> str:
+    def prompt(self, conditions: Mapping[str, str], prime: str | None, bars: int | None = None) -> str:
+        """The prompt lines, then a prime in NotaGen's layout (``notagen_data``) with stream
+        prefixes that count a piece of the prime's lines and ``bars`` more (a line is a bar
+        of every voice, and the sampler counts one bar a line), else as many lines again as
+        the prime holds, at least ``MIN_NEW_LINES``."""
         lines = "".join(f"%{conditions[name]}\n" for name in PROMPT_CONDITIONS if name in conditions)
-        return lines + (_interleaved(prime) if prime else "")
+        if not prime:
+            return lines
+        metadata, body = interleave(prime)
+        new = bars if bars else max(len(body), MIN_NEW_LINES)
+        return lines + "".join(metadata + stream_prefixed(body, len(body) + new))
 
     def scored_text(self, piece: str, conditions: Mapping[str, str]) -> str:
-        return self.prompt(conditions, None) + _interleaved(piece)
+        metadata, body = interleave(piece)
+        return self.prompt(conditions, None) + "".join(metadata + [_STREAM_PREFIX.sub("", line) for line in body])
 
     def continuation(self, text: str) -> str | None:
         """What its streaming inference reads on after a piece fills the context: the

@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from musegen_cli.contract import GenerateRequest
-from musegen_cli.errors import UserError
-from musegen_cli.notation.abc_patches import ends_bar
+from musegen_cli.plugin import GenerateRequest, UserError, ends_bar
 
 from .sampling import SamplingConfig, stream
 
@@ -28,26 +26,31 @@ if TYPE_CHECKING:
 MAX_CHARS = 102400
 
 
-def sampling_config(loaded: AbcModel, request: GenerateRequest, prompt: str,
-                    max_bars: int | None = None, max_chars: int | None = None) -> SamplingConfig:
+def sampling_config(
+    loaded: AbcModel, request: GenerateRequest, prompt: str, max_bars: int | None = None, max_chars: int | None = None
+) -> SamplingConfig:
     """The request's sampling settings over the format's own defaults; no bar retries (the
     sources have none, and their bars hold several voices)."""
     fmt, c = loaded.text_format, loaded.model.config
     room = c.max_patches - len(fmt.encode_prompt(prompt, c.patch_size)[0])
     if room < 1:
         raise UserError(f"the prime is too long for this model ({c.max_patches} patches at most)")
-    settings = {**fmt.sampling_defaults, **{k: v for k, v in request.sampling.items() if v is not None}}
+    settings = request.sampling.resolved(fmt.sampling_defaults)
     return SamplingConfig(
-        temperature=float(settings.get("temperature", 1.0)), top_k=int(settings.get("top_k", 0)),
-        top_p=float(settings.get("top_p", 1.0)), max_bars=max_bars, max_chars=max_chars,
-        max_patches=room, filter_order=fmt.filter_order,
+        temperature=float(settings["temperature"]),
+        top_k=int(settings["top_k"]),
+        top_p=float(settings["top_p"]),
+        max_bars=max_bars,
+        max_chars=max_chars,
+        max_patches=room,
+        filter_order=fmt.filter_order,
     )
 
 
 def generate_texts(loaded: AbcModel, request: GenerateRequest) -> list[str]:
     """Each piece's whole text in the source's format, prompt included."""
     fmt = loaded.text_format
-    prompt = fmt.prompt(fmt.check_conditions(request.conditions), request.prime)
+    prompt = fmt.prompt(fmt.check_conditions(request.conditions), request.prime, request.max_bars)
     generator = torch.Generator(loaded.device).manual_seed(request.seed)
     texts, bars, finish = [prompt] * request.count, [0] * request.count, [""] * request.count
     config = sampling_config(loaded, request, prompt, request.max_bars)
@@ -56,15 +59,28 @@ def generate_texts(loaded: AbcModel, request: GenerateRequest) -> list[str]:
         while getattr(fmt, "streams", False) and finish[row] == "length" and len(texts[row]) < MAX_CHARS:
             left = None if request.max_bars is None else request.max_bars - bars[row]
             restart = fmt.continuation(texts[row])
-            if restart is None or (left is not None and left < 1):
-                break
+            if restart is None or (left is not None and left < 1) or not _fits(loaded, restart):
+                break  # a restart that fills the context itself (one endless line) cannot go on
             config = sampling_config(loaded, request, restart, left, MAX_CHARS - len(texts[row]))
             _run(loaded, [restart], [row], config, generator, texts, bars, finish)
     return texts
 
 
-def _run(loaded: AbcModel, prompts: list[str], rows: list[int], config: SamplingConfig,
-         generator: torch.Generator, texts: list[str], bars: list[int], finish: list[str]) -> None:
+def _fits(loaded: AbcModel, text: str) -> bool:
+    c = loaded.model.config
+    return len(loaded.text_format.encode_prompt(text, c.patch_size)[0]) < c.max_patches
+
+
+def _run(
+    loaded: AbcModel,
+    prompts: list[str],
+    rows: list[int],
+    config: SamplingConfig,
+    generator: torch.Generator,
+    texts: list[str],
+    bars: list[int],
+    finish: list[str],
+) -> None:
     for event in stream(loaded.model, prompts, config, generator, compile_steps=loaded.compile_steps):
         row = rows[event.row]
         texts[row] += event.text

@@ -20,8 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from musegen_cli.errors import UserError
-from musegen_cli.notation import abc_patches
+from musegen_cli.plugin import UserError, abc_patches
 
 Patches = list[list[int]]
 
@@ -47,8 +46,9 @@ class TextFormat(Protocol):
     def patch_text(self, ids: list[int]) -> str:
         """The text characters of one stored patch."""
 
-    def prompt(self, conditions: Mapping[str, str], prime: str | None) -> str:
-        """Generation prompt text for conditions (checked) and an optional prime."""
+    def prompt(self, conditions: Mapping[str, str], prime: str | None, bars: int | None = None) -> str:
+        """Generation prompt text for conditions (checked) and an optional prime, for a
+        piece that goes on for ``bars`` more bars where the format writes lengths down."""
 
     def check_conditions(self, conditions: Mapping[str, str]) -> dict[str, str]:
         """The conditions if this format can express them; else a one-line UserError."""

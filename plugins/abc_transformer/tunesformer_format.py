@@ -2,7 +2,9 @@
 
 A training text is the control code, then the tune without its ``X:`` line: ``A:Q1`` (the
 emotion quadrant, EMusicGen's addition), TunesFormer's ``S:`` (sections), ``B:`` (bars per
-section) and ``E:`` (edit similarity) lines, then the header and the body.
+section) and ``E:`` (edit similarity) lines, then the header and the body. The form codes
+are the conditions ``sections``, ``section_bars`` and ``similarity`` (``tunesformer_codes``);
+a scored piece that has none gets the codes the source's data preparation computes for it.
 
 Patches hold 32 ids. Every patch is stored as id 1, its characters, id 2, then padding (id 0),
 cut to 32 ids (a longer bar loses its tail and its closing id); the character decoder spells
@@ -19,10 +21,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from musegen_cli.errors import UserError
-from musegen_cli.notation.abc_patches import to_ascii
+from musegen_cli.plugin import UserError, strip_comment, to_ascii
 
 from .text_formats import Patches, refuse_others
+from .tunesformer_codes import FORM_CONDITIONS, control_codes, form_codes
 
 PAD_ID, BOS_ID, EOS_ID = 0, 1, 2
 _BARLINES = ("|:", "::", ":|", "[|", "||", "|]", "|")
@@ -102,21 +104,29 @@ class TunesFormerFormat:
     # ----- conditions and text ----------------------------------------------------------
 
     def known_conditions(self) -> dict[str, tuple[str, ...]]:
-        return {}
+        return {}  # the form conditions take numbers and lists: ``form_codes`` checks them
 
     def check_conditions(self, conditions: Mapping[str, str]) -> dict[str, str]:
-        refuse_others(conditions, ("emotion",), "TunesFormer/EMusicGen")
+        refuse_others(conditions, ("emotion", *FORM_CONDITIONS), "TunesFormer/EMusicGen")
         emotion = conditions.get("emotion")
         if emotion is not None and emotion not in EMOTIONS:
             raise UserError(f"invalid emotion {emotion!r}; valid values: {', '.join(EMOTIONS)}")
+        form_codes(conditions)
         return dict(conditions)
 
-    def prompt(self, conditions: Mapping[str, str], prime: str | None) -> str:
+    def prompt(self, conditions: Mapping[str, str], prime: str | None, bars: int | None = None) -> str:
+        """The control codes, then the prime without its X: line (``bars`` is not written: the
+        form conditions are the source's lengths)."""
         code = f"A:{conditions['emotion']}\n" if "emotion" in conditions else ""
-        return code + (_without_x(prime) if prime else "")
+        return code + form_codes(conditions) + (_without_x(prime) if prime else "")
 
     def scored_text(self, piece: str, conditions: Mapping[str, str]) -> str:
-        return self.prompt(conditions, None) + _without_x(piece)
+        """The prompt, then the piece; a piece with no form codes of its own and none in the
+        conditions is scored under the codes its source computes for it, as it trained."""
+        tune = _without_x(piece)
+        given = "sections" in conditions or any(line.startswith("S:") for line in tune.split("\n"))
+        cleaned = "".join(strip_comment(line) + "\n" for line in tune.split("\n") if not line.startswith("%"))
+        return self.prompt(conditions, None) + ("" if given else control_codes(cleaned)) + tune
 
     def to_standard(self, text: str) -> str:
         """Standard ABC: numbered X:1, the control codes left out."""

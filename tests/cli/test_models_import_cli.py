@@ -34,8 +34,11 @@ def test_import_then_generate_and_score(checkpoint, tmp_path):
     listed = json.loads(run("models", "--json").stdout)
     assert f"mine-{source}" in {m["name"] for m in listed}
 
-    conditions = (["--period", "Classical", "--composer", "Beethoven, Ludwig van", "--instrumentation", "Keyboard"]
-                  if source == "notagen" else ["--emotion", "Q2"])
+    conditions = (
+        ["--period", "Classical", "--composer", "Beethoven, Ludwig van", "--instrumentation", "Keyboard"]
+        if source == "notagen"
+        else ["--emotion", "Q2"]
+    )
     result = run("generate", "--model", f"mine-{source}", *conditions, "--bars", "2", "--seed", "3", "--json")
     assert result.exit_code == 0, result.output
 
@@ -73,3 +76,38 @@ def test_bad_checkpoints_fail_with_one_line_and_write_nothing(case, tmp_path):
     assert result.exit_code == 2, result.output
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_tunesformer_form_conditions_through_generate(checkpoint, tmp_path):
+    source, _, path = checkpoint
+    if source != "tunesformer":
+        pytest.skip("form codes are TunesFormer's")
+    assert run("models", "import", path, "--from", source, "-o", tmp_path / "m").exit_code == 0
+    form = ["-c", "sections=2", "-c", "section_bars=4", "-c", "similarity=5"]
+    result = run("generate", "--model", tmp_path / "m", "--emotion", "Q1", *form, "--bars", "2", "--seed", "1")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("X:1\n") and not any(
+        line[:2] in ("A:", "S:", "B:", "E:") for line in result.stdout.splitlines()
+    )
+    result = run("generate", "--model", tmp_path / "m", "-c", "sections=2", "-c", "section_bars=4,4,4")
+    assert result.exit_code == 2 and "lists 3 sections but sections is 2" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_multi_voice_prime_on_an_imported_notagen_model(checkpoint, tmp_path):
+    source, _, path = checkpoint
+    if source != "notagen":
+        pytest.skip("interleaved primes are NotaGen's")
+    from tests.plugins.abc_transformer.test_notagen_data import PIANO
+
+    assert run("models", "import", path, "--from", source, "-o", tmp_path / "m").exit_code == 0
+    prime = tmp_path / "prime.abc"
+    prime.write_text(PIANO)
+    result = run("generate", "--model", tmp_path / "m", "--prime", prime, "--bars", "2", "--seed", "2")
+    assert result.exit_code == 0, result.output
+    assert "[r:" not in result.stdout
+    assert '[V:1]"^Andante" B2 G2 E2|[V:2]E,,2 B,,2 G,,2|\n[V:1]c4 (3BcB|[V:2]Z|\n' in result.stdout
+    prime.write_text("K:C\nV:1\nab|cd|\nV:2\nAB|\n")
+    result = run("generate", "--model", tmp_path / "m", "--prime", prime)
+    assert result.exit_code == 2 and "different numbers of bars" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

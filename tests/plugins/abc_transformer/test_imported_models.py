@@ -11,13 +11,13 @@ import math
 
 import pytest
 import torch
+from musegen_plugins.abc_transformer.inference import load, training_log_prob
+from musegen_plugins.abc_transformer.notagen_format import NotaGenFormat
+from musegen_plugins.abc_transformer.tunesformer_format import TunesFormerFormat
 
 from musegen_cli.errors import UserError
 from musegen_cli.model_import import import_checkpoint
 from musegen_cli.registry import discover
-from musegen_plugins.abc_transformer.inference import load, training_log_prob
-from musegen_plugins.abc_transformer.notagen_format import NotaGenFormat
-from musegen_plugins.abc_transformer.tunesformer_format import TunesFormerFormat
 from tests.plugins.abc_transformer import source_reference as ref
 
 SHAPES = {
@@ -74,7 +74,12 @@ def test_import_infers_the_shape_from_the_state_dict(imported):
     source, shape, _, loaded = imported
     c = loaded.model.config
     assert (c.patch_size, c.patch_hidden, c.patch_layers, c.char_layers, c.max_patches) == (
-        shape.patch_size, shape.hidden, shape.patch_layers, shape.char_layers, shape.max_patches)
+        shape.patch_size,
+        shape.hidden,
+        shape.patch_layers,
+        shape.char_layers,
+        shape.max_patches,
+    )
     assert c.patch_heads == c.char_heads == shape.hidden // 64
     assert c.char_positions == shape.patch_size + (1 if source == "notagen" else 0)
     assert c.bias and c.tied_head and c.text_format == source
@@ -123,7 +128,10 @@ def test_importing_twice_gives_identical_files(tmp_path):
 
     manifest = json.loads((tmp_path / "a" / "musegen.json").read_text())
     assert manifest["provenance"]["imported_from"] == {
-        "format": "notagen", "file": "w.pth", "sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest()}
+        "format": "notagen",
+        "file": "w.pth",
+        "sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest(),
+    }
 
 
 def _refused(tmp_path, checkpoint, source: str = "notagen") -> str:
@@ -213,10 +221,13 @@ def test_the_cached_sampler_writes_what_the_uncached_loop_writes(imported, sourc
 
     loaded = imported[3]
     prompt = _format(source).prompt({}, None) or ""
-    config = SamplingConfig(temperature=1.2, top_k=9, top_p=0.9, max_patches=12,
-                            filter_order=_format(source).filter_order)
-    runs = [generate(loaded.model, [prompt, prompt], config, torch.Generator().manual_seed(3), use_cache=cached)
-            for cached in (True, False)]
+    config = SamplingConfig(
+        temperature=1.2, top_k=9, top_p=0.9, max_patches=12, filter_order=_format(source).filter_order
+    )
+    runs = [
+        generate(loaded.model, [prompt, prompt], config, torch.Generator().manual_seed(3), use_cache=cached)
+        for cached in (True, False)
+    ]
     assert runs[0] == runs[1]
     assert any(c.text for c in runs[0])
 
@@ -228,15 +239,16 @@ def test_log_probabilities_and_conditions_on_an_imported_model(imported):
     if source == "notagen":
         conditions = {"period": "Romantic", "composer": "Chopin, Frederic", "instrumentation": "Keyboard"}
         with pytest.raises(UserError, match="knows no prompt"):
-            loaded.generate(GenerateRequest(conditions={**conditions, "composer": "Bach, Johann Sebastian"},
-                                            count=1, seed=1))
+            loaded.generate(
+                GenerateRequest(conditions={**conditions, "composer": "Bach, Johann Sebastian"}, count=1, seed=1)
+            )
     else:
         conditions = {"emotion": "Q3"}
     with pytest.raises(UserError, match="does not accept the condition 'tempo'"):
         loaded.generate(GenerateRequest(conditions={"tempo": "fast"}, count=1, seed=1))
-    [score] = loaded_log_prob = __import__(
-        "musegen_plugins.abc_transformer.inference", fromlist=["log_prob"]).log_prob(loaded, [_pieces(source)],
-                                                                                   [conditions])
+    [score] = loaded_log_prob = __import__("musegen_plugins.abc_transformer.inference", fromlist=["log_prob"]).log_prob(
+        loaded, [_pieces(source)], [conditions]
+    )
     assert math.isfinite(score) and score < 0 and loaded_log_prob
     pieces = loaded.generate(GenerateRequest(conditions=conditions, count=2, seed=5, max_bars=2))
     assert len(pieces) == 2 and all(p.startswith("X:1\n") for p in pieces)
