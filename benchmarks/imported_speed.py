@@ -2,7 +2,8 @@
 NotaGen's own inference runs, with the same weights, side by side.
 
     python benchmarks/imported_speed.py [--preset notagen-small|notagen-medium|notagen-large|tiny]
-        [--contexts 64,256] [--patches 4] [--source-patches 2] [--threads N] [--quick]
+        [--contexts 64,256,1024] [--batches 1,16] [--patches 8] [--source-patches 2] [--threads N]
+        [--quick]
 
 The weights are random (seeded): transformers' GPT-2 classes in NotaGen's composition
 (``tests/plugins/abc_transformer/source_reference.py``), imported through the same
@@ -15,8 +16,15 @@ closed. musegen's side is ``sampling.stream`` on the imported model with the sam
 one prefill, then one cached step per patch and per character, stopping a patch at its
 closing id. Both start from the same prompt of N patches (NotaGen's interleaved text); a
 row's rate is the characters it wrote (up to each patch's closing id) per second; musegen's
-prefill and first patch, paid once per piece, are left out of its rate. ``x`` is musegen's rate over the source loop's, measured in
-the same run. Batch 1, float32, on the CPU.
+prefill and first patch (of every row), paid once per piece, are left out of its rate. At
+batch B musegen writes B pieces at once and its rate is all rows' characters per second;
+the source's inference writes one piece at a time, so its rate at any batch is its batch-1
+rate, and ``x`` is musegen's rate over it, measured in the same run. Float32, on the CPU.
+
+The bounds are ``generation_speed``'s, measured in the same run (best of before and after the
+rows): the bandwidth bound (B x streaming read rate / (weight bytes + B x KV-cache bytes) per
+character) and the compute bound (matmul rate / FLOPs per character), from
+``estimate_costs`` at the row's context and the characters per patch the row wrote.
 """
 
 from __future__ import annotations
@@ -29,14 +37,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
+from musegen_plugins.abc_transformer.checkpoint_import import convert
+from musegen_plugins.abc_transformer.model import AbcTransformer, ModelConfig, estimate_costs
+from musegen_plugins.abc_transformer.notagen_format import NotaGenFormat
+from musegen_plugins.abc_transformer.sampling import SamplingConfig, stream
 
-from musegen_plugins.abc_transformer.checkpoint_import import convert  # noqa: E402
-from musegen_plugins.abc_transformer.model import AbcTransformer, ModelConfig  # noqa: E402
-from musegen_plugins.abc_transformer.notagen_format import NotaGenFormat  # noqa: E402
-from musegen_plugins.abc_transformer.sampling import SamplingConfig, stream  # noqa: E402
-from tests.plugins.abc_transformer import source_reference as ref  # noqa: E402
+from benchmarks.generation_speed import bandwidth_bound, measure_limits
+from tests.plugins.abc_transformer import source_reference as ref
 
 SHAPES = {  # NotaGen's published shapes (its README), and a tiny one for the smoke test
     "notagen-small": ref.Shape(16, 768, 12, 3, 2048),
@@ -94,21 +103,24 @@ def source_loop(model: torch.nn.Module, prompt: list[list[int]], patches: int, s
     return chars, time.perf_counter() - start
 
 
-def musegen_rate(model: AbcTransformer, prompt: str, patches: int, seed: int) -> tuple[int, float]:
-    config = SamplingConfig(temperature=TEMPERATURE, top_k=TOP_K, top_p=TOP_P, max_patches=patches,
-                            filter_order="kpt")
-    events = stream(model, [prompt], config, torch.Generator().manual_seed(seed))
-    next(events)  # the prefill and the first patch: once per piece, not per patch
-    start, chars = time.perf_counter(), 0
+def musegen_rate(model: AbcTransformer, prompt: str, patches: int, seed: int, batch: int = 1) -> tuple[int, int, float]:
+    """(characters, patches, seconds) of ``batch`` rows of the cached sampler."""
+    config = SamplingConfig(temperature=TEMPERATURE, top_k=TOP_K, top_p=TOP_P, max_patches=patches, filter_order="kpt")
+    events = stream(model, [prompt] * batch, config, torch.Generator().manual_seed(seed))
+    for _ in range(batch):  # the prefill and every row's first patch: once per piece, not per patch
+        next(events)
+    start, chars, written = time.perf_counter(), 0, 0
     for event in events:
         chars += len(event.text)
-    return chars, time.perf_counter() - start
+        written += 1
+    return chars, written, time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="notagen-small", choices=sorted(SHAPES))
-    parser.add_argument("--contexts", default="64,256")
+    parser.add_argument("--contexts", default="64,256,1024")
+    parser.add_argument("--batches", default="1,16")
     parser.add_argument("--patches", type=int, default=8, help="patches musegen writes per row")
     parser.add_argument("--source-patches", type=int, default=2, help="patches the source loop writes per row")
     parser.add_argument("--threads", type=int, default=None)
@@ -117,27 +129,44 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     preset, contexts = ("tiny", [16, 64]) if args.quick else (args.preset, [int(c) for c in args.contexts.split(",")])
+    batches = [int(b) for b in args.batches.split(",")]
     shape = SHAPES[preset]
     source = ref.build("notagen", shape)
     config, state = convert({"model": source.state_dict()}, "notagen")
     model = AbcTransformer(ModelConfig(**config))
     model.load_saved_state(state)
     model.eval()
-    fmt = NotaGenFormat()
-    print(f"{preset}: {sum(t.numel() for t in state.values()) / 1e6:.0f}M parameters, "
-          f"{torch.get_num_threads()} threads, batch 1, fp32, CPU")
+    fmt, threads = NotaGenFormat(), torch.get_num_threads()
+    limits = [measure_limits(model.config, threads, reps=3)]
     warm = prompt_text(8)  # first calls pay one-off setup on both sides: not timed
     source_loop(source, fmt.encode_prompt(warm, shape.patch_size)[0], 1, seed=0)
     musegen_rate(model, warm, 1, seed=0)
-    print(f"{'context':>8} {'source chars/s':>15} {'musegen chars/s':>16} {'x':>7}")
+    rows = []
     for context in contexts:
         text = prompt_text(context)
         patches, _ = fmt.encode_prompt(text, shape.patch_size)
         chars, seconds = source_loop(source, patches, args.source_patches, seed=1)
         theirs = chars / seconds
-        chars, seconds = musegen_rate(model, text, args.patches, seed=1)
-        ours = chars / seconds
-        print(f"{len(patches):>8} {theirs:>15.1f} {ours:>16.1f} {ours / theirs:>6.1f}x")
+        for batch in batches:
+            chars, written, seconds = musegen_rate(model, text, args.patches, seed=1, batch=batch)
+            cost = estimate_costs(model.config, len(patches), chars_per_patch=max(chars / max(written, 1), 1.0))
+            rows.append((len(patches), batch, theirs, chars / seconds, cost))
+    limits.append(measure_limits(model.config, threads, reps=3))
+    read, matmul = max(m["read_gbs"] for m in limits), max(m["matmul_gflops"] for m in limits)
+    print(
+        f"{preset}: {sum(t.numel() for t in state.values()) / 1e6:.0f}M parameters, {threads} threads, fp32, CPU; "
+        f"read {read:.1f} GB/s, matmul {matmul:.0f} GFLOP/s"
+    )
+    print(
+        f"{'context':>8} {'batch':>6} {'source chars/s':>15} {'musegen chars/s':>16} {'x':>7} "
+        f"{'% BW bound':>11} {'% compute bound':>16}"
+    )
+    for context, batch, theirs, ours, cost in rows:
+        bandwidth, compute = bandwidth_bound(read, batch, cost), matmul * 1e9 / cost.flops_per_char
+        print(
+            f"{context:>8} {batch:>6} {theirs:>15.1f} {ours:>16.1f} {ours / theirs:>6.1f}x "
+            f"{100 * ours / bandwidth:>10.0f}% {100 * ours / compute:>15.1f}%"
+        )
 
 
 if __name__ == "__main__":
