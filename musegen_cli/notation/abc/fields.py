@@ -163,10 +163,12 @@ def read_play_order(text: str) -> list[str]:
     """Expand a header `P:` value into the sequence of part labels (capital letters) it
     plays. A value with anything else in it (`P:AABA last time`, `P:A(ABB) times 4`) is a
     description, not a play order, and gives none: the tune is played as written, as
-    abc2midi plays it."""
-    if not re.fullmatch(r"[A-Z0-9().\s]*", text):
+    abc2midi plays it. A comment is not part of it; `+` and `-` (ABC 1.6's additive marks,
+    which abc2midi skips) are skipped."""
+    text = text.split("%", 1)[0]
+    if not re.fullmatch(r"[A-Z0-9().+\-\s]*", text):
         return []
-    order, _ = _play_sequence(re.sub(r"[.\s]", "", text), 0)
+    order, _ = _play_sequence(re.sub(r"[.+\-\s]", "", text), 0)
     return order
 
 

@@ -95,7 +95,9 @@ class Bar:
 
     `ending_start` holds the numbers of an ending (`[1,3`) that begins with this bar;
     `repeat_end` marks a closing repeat after it; `final` a double (`||`) or thin-thick
-    (`|]`) bar line after it; `part` the `P:` label of a part that begins here.
+    (`|]`) bar line after it; `part` the `P:` label of a part that begins here;
+    `double_repeat` that one bar line (`::`, `:|:`) both closes the repeat before this bar and
+    opens one here, which abc2midi plays unlike `:|` followed by `|:` (`repeats.py`).
     """
 
     events: list[Event] = field(default_factory=list)
@@ -104,6 +106,7 @@ class Bar:
     ending_start: frozenset[int] = frozenset()
     final: str = ""
     part: str | None = None
+    double_repeat: bool = False
 
     @property
     def length(self) -> Fraction:

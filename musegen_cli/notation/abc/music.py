@@ -113,7 +113,9 @@ class MusicLine:
         if match:
             accidental = _ACCIDENTAL_VALUE[match.group(0)]
             self.position = match.end()
-        # a decoration between the accidental and its letter (`^!2!c`) belongs to the note
+        # a decoration between the accidental and its letter (`^!2!c`) belongs to the note; ABC
+        # 2.1 (4.20) orders decorations first, and abc2midi drops the misplaced accidental
+        decorated_at = self.position
         while self.position < len(text) and (text[self.position] == "!" or text[self.position] in _SHORTHANDS):
             if text[self.position] == "!":
                 end = text.find("!", self.position + 1)
@@ -128,6 +130,9 @@ class MusicLine:
         if not (letter.isalpha() and letter.upper() in "ABCDEFG"):
             self.reader.warn(self.number, self.position + 1, "an accidental with no note after it skipped")
             return None
+        if accidental is not None and self.position > decorated_at:
+            self.reader.warn(self.number, decorated_at + 1, "an accidental before a decoration skipped")
+            accidental = None
         self.position += 1
         octave = 4 if letter.isupper() else 5
         while self.position < len(text) and text[self.position] in ",'":

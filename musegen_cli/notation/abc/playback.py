@@ -1,19 +1,8 @@
 """What a tune plays: bars in playing order, then notes with onsets, ties joined.
 
-Playing order follows the ABC 2.1 standard, and abc2midi where the standard leaves a choice:
-
-- `|:` starts a repeated section; so do the top of the tune, the start of a `P:` part
-  (when the header gives a play order; otherwise `P:` is only a label, as in abc2midi),
-  and the bar after a repeat that has been played out. A `:|` with no `|:` therefore repeats
-  from the end of the previous repeat (`C D|C D:|E F|E F:|` plays each pair twice), not
-  from the top; `||` and `|]` do not start a section (abc2midi agrees).
-- `::`, `:|:` and `:||:` close one repeat and open the next.
-- Endings `[1`, `|2`, `[1,3`, `[1-3`: on pass n the music skips every ending that does not
-  name n; a `:|` repeats while a later pass has an ending, or once when there are none.
-- With a `P:` play order in the header (`P:AABB`), the body's parts are played in that order,
-  each with its own repeats; music before the first part is played first.
-- Grace notes take their time from the note after them, a quarter of their written length
-  each (abc2midi's default), at most half of that note.
+The playing order (repeats, endings, `P:` parts) is `repeats.py`'s: ABC 2.1 where it decides,
+abc2midi where it leaves a choice. Grace notes take their time from the note after them, a
+quarter of their written length each (abc2midi's default), at most half of that note.
 """
 
 from __future__ import annotations
@@ -22,6 +11,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from musegen_cli.notation.abc.model import Bar, ChordSymbol, Note, Rest, TempoChange, Tune, Voice
+from musegen_cli.notation.abc.repeats import played_bars
 
 #: Grace notes sound for this share of their written length.
 GRACE_SHARE = Fraction(1, 4)
@@ -54,107 +44,9 @@ def perform(tune: Tune) -> Performance:
     if tune.tempo:
         performance.tempos.append((Fraction(0), tune.tempo))
     for index, voice in enumerate(tune.voices):
-        bars = played_bars(voice.bars, tune.play_order)
+        bars = played_bars(voice.bars, tune.play_order, single_voice=len(tune.voices) == 1)
         _play_voice(bars, voice, index, performance, record_tempo=index == 0)
     return performance
-
-
-def played_bars(bars: list[Bar], play_order: list[str]) -> list[Bar]:
-    """The bars of one voice in playing order: parts, repeats and endings expanded."""
-    if not play_order:
-        return expand_repeats(bars)  # without a play order, `P:` labels are only labels
-    parts = _split_parts(bars)
-    by_label: dict[str, list[Bar]] = {}
-    order: list[list[Bar]] = []
-    for label, section in parts:
-        if label is None:
-            order.append(section)  # music before the first part
-        else:
-            by_label.setdefault(label[:1], []).extend(section)
-    if not any(label in by_label for label in play_order):
-        return expand_repeats(bars)  # a play order naming no part of the body is not one
-    order.extend(by_label[label] for label in play_order if label in by_label)
-    return [bar for section in order for bar in expand_repeats(section)]
-
-
-def _split_parts(bars: list[Bar]) -> list[tuple[str | None, list[Bar]]]:
-    parts: list[tuple[str | None, list[Bar]]] = []
-    for bar in bars:
-        if bar.part is not None or not parts:
-            parts.append((bar.part, []))
-        parts[-1][1].append(bar)
-    return parts
-
-
-def expand_repeats(bars: list[Bar]) -> list[Bar]:
-    """One section's bars with `|:` `:|` and endings played out."""
-    played: list[Bar] = []
-    start, passage, index = 0, 1, 0
-    last_ending = False
-    jumps = 0
-    while index < len(bars):
-        bar = bars[index]
-        if bar.repeat_start and not (index == start and passage > 1):
-            start, passage, last_ending = index, 1, False
-        if bar.ending_start:
-            if passage not in bar.ending_start:
-                index = _after_ending(bars, index, passage)
-                continue
-            last_ending = passage >= max(_section_endings(bars, start), default=1)
-        played.append(bar)
-        if bar.repeat_end:
-            repeat = not last_ending and _repeats_again(bars, start, passage)
-            if repeat and jumps < 64:
-                passage, index, jumps = passage + 1, start, jumps + 1
-                continue
-            start, passage, last_ending = index + 1, 1, False
-        elif last_ending and not bar.ending_start and not _inside_ending(bars, index):
-            start, passage, last_ending = index, 1, False
-        index += 1
-    return played
-
-
-def _section_endings(bars: list[Bar], start: int) -> set[int]:
-    """Every ending number of the repeated section that begins at `start`."""
-    numbers: set[int] = set()
-    for index in range(start, len(bars)):
-        bar = bars[index]
-        if index > start and bar.repeat_start:
-            break
-        if numbers and not bar.ending_start and not _inside_ending(bars, index) and bars[index - 1].repeat_end:
-            break
-        numbers.update(bar.ending_start)
-    return numbers
-
-
-def _inside_ending(bars: list[Bar], index: int) -> bool:
-    """Whether bar `index` continues an ending begun in an earlier bar (it has not been
-    closed by a repeat, a double bar or a new section)."""
-    for previous in range(index - 1, -1, -1):
-        bar = bars[previous]
-        if bar.repeat_end or bar.final or bars[previous + 1].repeat_start:
-            return False
-        if bar.ending_start:
-            return True
-    return False
-
-
-def _repeats_again(bars: list[Bar], start: int, passage: int) -> bool:
-    endings = _section_endings(bars, start)
-    return passage + 1 in endings if endings else passage == 1
-
-
-def _after_ending(bars: list[Bar], index: int, passage: int) -> int:
-    """Where the music goes on after skipping the ending that starts at `index`."""
-    for later in range(index + 1, len(bars)):
-        bar = bars[later]
-        if bar.ending_start:
-            if passage in bar.ending_start:
-                return later
-            continue
-        if bar.repeat_start or bars[later - 1].repeat_end or bars[later - 1].final:
-            return later
-    return len(bars)
 
 
 def _play_voice(bars: list[Bar], voice: Voice, index: int, performance: Performance, record_tempo: bool) -> None:

@@ -34,7 +34,8 @@ class VoiceState:
     tie_pending: dict[tuple[str, int], int] = field(default_factory=dict)
     tuplet_left: int = 0
     tuplet_ratio: tuple[int, int] = (1, 1)
-    broken_next: Fraction = Fraction(1)
+    #: A `>`/`<` waiting for its second note: the first note and the two shares.
+    broken_pending: tuple[Note | Rest, Fraction, Fraction] | None = None
     last_timed: Note | Rest | None = None
     decorations: list[str] = field(default_factory=list)
     #: Voice overlays (`&`): their states, and which one the current bar is in (0: none).
@@ -56,14 +57,19 @@ class VoiceState:
         self.bar.events.append(rest)
 
     def _time(self, event: Note | Rest) -> None:
-        """Apply the pending broken rhythm and the open tuplet to a timed event."""
-        scale = self.broken_next
-        self.broken_next = Fraction(1)
+        """Apply the open tuplet and the pending broken rhythm to a timed event."""
+        scale = Fraction(1)
         if self.tuplet_left:
             p, q = self.tuplet_ratio
             scale *= Fraction(q, p)
             event.tuplet = (p, q)
             self.tuplet_left -= 1
+        if self.broken_pending is not None:
+            first, long_share, short_share = self.broken_pending
+            self.broken_pending = None
+            if first.length == event.length * scale:
+                _scale(first, long_share)
+                scale *= short_share
         _scale(event, scale)
         self.last_timed = event
         if isinstance(event, Note):
@@ -78,14 +84,15 @@ class VoiceState:
                 self.tie_pending[(pitch.letter, pitch.octave)] = pitch.alter
 
     def broken(self, marks: str) -> None:
-        """`>`/`<` runs between two notes: lengthen one, shorten the other."""
+        """`>`/`<` runs between two notes: lengthen one, shorten the other. Only between notes
+        of equal length: ABC 2.1 (4.4) leaves unequal ones undefined, and abc2midi plays them
+        as written (`G>A/2` stays G A/2), so musegen does too."""
         if self.last_timed is None:
             return
         short = Fraction(1, 2 ** len(marks)) if len(marks) > 1 else 2 - self.broken_ratio
         long = 2 - short
-        first, second = (long, short) if marks[0] == ">" else (short, long)
-        _scale(self.last_timed, first)
-        self.broken_next = second
+        shares = (long, short) if marks[0] == ">" else (short, long)
+        self.broken_pending = (self.last_timed, *shares)
 
     def pitch(self, letter: str, octave: int, accidental: int | None) -> Pitch:
         """The sounding pitch of a note, by the key, the bar's accidentals and a pending tie."""
@@ -123,12 +130,18 @@ class VoiceState:
             previous.final = final or previous.final
         if opens:
             self.bar.repeat_start = True
+            self.bar.double_repeat = closes > 0
         if endings:
             self.bar.ending_start = endings
         self.bar_accidentals = {}
         self.overlay_index = 0
 
     def ending(self, numbers: frozenset[int]) -> None:
+        """An ending begun inside a bar (`G3 [1 GFE:|`) begins there: the notes before it are
+        played on every pass (abc2midi agrees), so they stay in a bar of their own."""
+        if self.bar.has_music:
+            self.voice.bars.append(self.bar)
+            self.bar = Bar()
         self.bar.ending_start = numbers
 
     def start_part(self, label: str | None) -> None:
@@ -196,6 +209,7 @@ class VoiceState:
                     bars.append(Bar([Rest(main.length, invisible=True)]))
                 bars[index].repeat_start, bars[index].repeat_end = main.repeat_start, main.repeat_end
                 bars[index].ending_start, bars[index].final, bars[index].part = main.ending_start, main.final, main.part
+                bars[index].double_repeat = main.double_repeat
             voices.append(state.voice)
         return voices
 
