@@ -128,8 +128,8 @@ class Features:
 
 
 class Trainer(Protocol):
-    """A trainer may also offer `options`: the dataclass whose fields are its `--set` keys
-    (name, type, default), which `musegen train --help` lists. A trainer that resumes records
+    """The dataclass whose fields are its `--set` keys (name, type, default), which `musegen
+    train --help` lists, is declared in `Features.train_options`. A trainer that resumes records
     its seed in the manifest's provenance (`provenance.seed`), which `--resume` reports."""
 
     def train(self, request: TrainRequest, on_progress: ProgressCallback) -> Path:

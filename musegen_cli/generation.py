@@ -18,7 +18,7 @@ from pathlib import Path
 from musegen_cli.analysis.adherence import Held, conditions_held
 from musegen_cli.analysis.features import PieceFeatures
 from musegen_cli.analysis.piece_check import PieceCheck, check_piece
-from musegen_cli.contract import GenerateRequest, LoadedModel
+from musegen_cli.contract import GenerateRequest, LoadedModel, Streams
 from musegen_cli.errors import UserError
 from musegen_cli.files import atomic_write
 
@@ -92,13 +92,15 @@ def generate_checked(model: LoadedModel, request: GenerateRequest, retry_invalid
 
 
 def can_stream(model: LoadedModel) -> bool:
-    return callable(getattr(model, "stream", None))
+    """Whether ``model`` keeps the `Streams` contract, as its family's `Features.streams`
+    promises (commands read the declaration; the conformance tests check the two agree)."""
+    return isinstance(model, Streams)
 
 
 def generate_streaming(model: LoadedModel, request: GenerateRequest, write: Callable[[str], None]) -> GeneratedPiece:
     """One piece whose text goes to `write` bar by bar as the model writes it."""
     text = ""
-    for _row, fragment in model.stream(request):  # type: ignore[attr-defined]
+    for _row, fragment in model.stream(request):  # type: ignore[attr-defined]  (Features.streams)
         write(fragment)
         text += fragment
     return GeneratedPiece(text, check(text), 1, dict(request.conditions))

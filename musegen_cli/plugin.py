@@ -77,6 +77,7 @@ from musegen_cli.training.options import (
     POSITIVE_OR_NONE,
     POSITIVE_WHOLE,
     WHOLE,
+    TrainingOptions,
     read_options,
     setting,
 )
@@ -169,6 +170,7 @@ __all__ = [
     "TrainRequest",
     "Trainer",
     "TrainingFamily",
+    "TrainingOptions",
     "UserError",
     "abc_patches",
     "analyze_score",

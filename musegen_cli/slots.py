@@ -25,14 +25,15 @@ def _function(module: str, name: str) -> Callable[..., Any]:
 
 
 class LazyTrainer:
-    """The trainer slot: ``module.train(request, on_progress)``; ``options`` is the options
-    dataclass (the `--set` keys), also declared in the family's `Features.train_options`."""
+    """The trainer slot: ``module.train(request, on_progress)`` (or the function named);
+    ``options`` is the options dataclass (the `--set` keys), also declared in the family's
+    `Features.train_options`."""
 
-    def __init__(self, module: str, options: type | None = None) -> None:
-        self.module, self.options = module, options
+    def __init__(self, module: str, options: type | None = None, function: str = "train") -> None:
+        self.module, self.options, self.function = module, options, function
 
     def train(self, request: TrainRequest, on_progress: ProgressCallback) -> Path:
-        return _function(self.module, "train")(request, on_progress)
+        return _function(self.module, self.function)(request, on_progress)
 
 
 class LazySampler:

@@ -41,7 +41,11 @@ def _bundled(family: ModelFamily) -> dict[str, Path]:
     return dict(family.bundled_models()) if family.bundled_models else {}
 
 
-@pytest.fixture(params=[(f, m) for f in _family_ids() for m in _bundled(FAMILIES[f])] or [None],
+def _samples(name: str) -> bool:
+    return FAMILIES[name].supports(Capability.SAMPLER)
+
+
+@pytest.fixture(params=[(f, m) for f in _family_ids() if _samples(f) for m in _bundled(FAMILIES[f])] or [None],
                 ids=lambda p: "none" if p is None else f"{p[0]}:{p[1]}", scope="module")
 def bundled(request) -> Iterator[tuple[ModelFamily, object]]:
     if request.param is None:
@@ -79,6 +83,28 @@ def test_conditions_are_well_formed(family):
 def test_bundled_models_are_model_directories(family):
     for name, path in _bundled(family).items():
         assert (Path(path) / "musegen.json").is_file() and (Path(path) / "model.safetensors").is_file(), name
+
+
+def test_declared_features_match_the_slots(family):
+    features = family.features
+    assert features.output in ("abc", "audio") and features.layer_input in ("abc", "audio")
+    assert "fp32" in features.precisions
+    log_probability = family.log_probability
+    assert features.training_log_prob == callable(getattr(log_probability, "training_log_prob", None))
+    assert features.preference_training == all(callable(getattr(log_probability, name, None))
+                                                for name in ("sequence_log_probs", "trainable", "save"))
+    if family.supports(Capability.TRAINER):
+        assert features.train_options is getattr(family.trainer, "options", None)
+    if not family.supports(Capability.SAMPLER):
+        assert not (features.streams or features.compiled_steps or features.element_transfer)
+
+
+def test_bundled_models_keep_what_their_family_declares(bundled):
+    from musegen_cli.contract import Streams, Transfers
+
+    family, model = bundled
+    assert isinstance(model, Streams) == family.features.streams
+    assert isinstance(model, Transfers) == family.features.element_transfer
 
 
 def test_bundled_models_generate_under_every_declared_condition_value(bundled):

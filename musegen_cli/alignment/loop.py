@@ -79,7 +79,7 @@ class RunSettings:
     dpo: DpoOptions = field(default_factory=DpoOptions)
     seed: int = 0
     copy_threshold: float = 0.9
-    sampling: dict[str, float] = field(default_factory=lambda: {"temperature": 1.0, "top_p": 0.95})
+    sampling: dict[str, float] = field(default_factory=dict)  # unset: the model's own, else SAMPLING_DEFAULTS
     max_bars: int | None = 16
     reference: str | None = None
     text: str | None = None

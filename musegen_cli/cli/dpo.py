@@ -76,15 +76,13 @@ def copy_pieces(model_dir: Path) -> list[tuple[str, str]]:
 
 
 def check_family(family: ModelFamily, condition_sets: list[dict[str, str]]) -> None:
-    from musegen_cli.cli.generate import check_conditions
+    from musegen_cli.conditions import check_conditions
 
-    for needed in ("sampler", "log_probability"):
-        slot = getattr(family, needed)
-        if not slot or (needed == "log_probability" and not callable(getattr(slot, "sequence_log_probs", None))):
-            raise UserError(f"the {family.name} family cannot be trained by 'musegen dpo' (its log-probability "
+    if family.sampler is None or family.log_probability is None or not family.features.preference_training:
+        raise UserError(f"the {family.name} family cannot be trained by 'musegen dpo' (its log-probability "
                             "capability offers no trainable sequence log-probabilities); see `musegen plugins`")
     for given in condition_sets:
-        check_conditions(family, given, {})
+        check_conditions(family.name, family.conditions, given)
 
 
 def show_table(rows: list[dict[str, Any]]) -> None:

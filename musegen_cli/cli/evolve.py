@@ -203,7 +203,7 @@ class _Run:
         self.info = resolve_model(settings["model"], registry)
         self.family = registry.require("evolve", self.info.family, capability=capability)
         self.model = self.family.sampler.load(self.info.path, device)
-        self.audio = getattr(self.model, "output_kind", "abc") == "audio"
+        self.audio = self.family.features.output == "audio"
         if self.audio and settings["fitness"] != "audio":
             raise UserError("audio candidates are scored with --fitness audio (artifact penalty, --target tempo); "
                             "the other fitness modes score symbolic music")
@@ -283,8 +283,8 @@ class _Run:
         from musegen_cli.contract import GenerateRequest
         from musegen_cli.steering.specs import steered
 
-        request = GenerateRequest(conditions=controls.conditions, count=1, seed=seed, max_bars=int(self.settings["bars"]),
-                                  sampling={"temperature": 1.0, "top_p": 0.95})
+        # sampling: musegen's defaults (`SAMPLING_DEFAULTS`), or the model's own where its format has them
+        request = GenerateRequest(conditions=controls.conditions, count=1, seed=seed, max_bars=int(self.settings["bars"]))
         if controls.embedding is not None or self.audio:
             return self._generate_audio(controls, request)
         with steered(self.family, self.model, controls.steering, seed):
@@ -299,7 +299,7 @@ class _Run:
 
         from musegen_cli.files import atomic_write
 
-        request = replace(request, sampling={**request.sampling, "duration": float(self.settings.get("duration", 8.0))})
+        request = replace(request, sampling=replace(request.sampling, duration=float(self.settings.get("duration", 8.0))))
         if controls.embedding is not None:
             data = self.family.conditioning_vector.generate(self.model, controls.embedding, request)[0]
         else:

@@ -19,6 +19,7 @@ from musegen_cli.cli.options import (
     prepare_device,
 )
 from musegen_cli.cli.output import console, emit_json, warn
+from musegen_cli.contract import SAMPLING_DEFAULTS
 from musegen_cli.errors import UserError
 from musegen_cli.registry import ModelFamily
 
@@ -35,50 +36,35 @@ NAMED_CONDITIONS = ("emotion", "period", "composer", "instrumentation")
 def check_conditions(
     family: ModelFamily, given: dict[str, str], known: Mapping[str, tuple[str, ...]]
 ) -> dict[str, str]:
-    """Reject conditions the family does not accept, or values outside the valid ones.
+    """The core's one check of a request's conditions (`musegen_cli.conditions`) for ``family``,
+    with ``known`` the loaded model's values of its model-dependent conditions."""
+    from musegen_cli.conditions import check_conditions as check
 
-    Valid values come from the family's declaration, or for model-dependent conditions
-    (`values=None`) from the loaded model's `known`. A value that names one of them
-    unambiguously (`Chopin` for "Chopin, Frederic") stands for it.
-    """
-    accepted = {c.name: c for c in family.conditions}
-    found = dict(given)
-    for name, value in given.items():
-        if name not in accepted:
-            names = ", ".join(sorted(accepted)) or "none"
-            raise UserError(f"the {family.name} family does not accept the condition {name!r} (it accepts: {names})")
-        values = accepted[name].values or known.get(name)
-        if values is not None and value not in values:
-            found[name] = _unique_match(name, value, values)
-    return found
+    return check(family.name, family.conditions, given, known)
 
 
-def _unique_match(name: str, value: str, values: tuple[str, ...]) -> str:
-    """The one known value that ``value`` names (case aside: the whole value, or its part
-    before a comma, e.g. a composer's surname, or its beginning); else the error."""
-    wanted = value.strip().lower()
-    for test in (lambda v: v.lower() == wanted, lambda v: v.split(",")[0].strip().lower() == wanted,
-                 lambda v: v.lower().startswith(wanted)):
-        matches = [v for v in values if test(v)] if wanted else []
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise UserError(f"{name} {value!r} could be any of: {'; '.join(matches)}; give one of them")
-    separator = "; " if any("," in v for v in values) else ", "  # composers hold commas themselves
-    raise UserError(f"invalid {name} {value!r}; valid values: {separator.join(values)}")
-
-
-def sampling_settings(loaded: object, temperature: float | None, top_k: int | None, top_p: float | None,
-                      bar_retries: int) -> dict[str, float]:
-    """The sampling flags given, over the model's own defaults (an imported model's source's,
-    `sampling_defaults`) and musegen's."""
-    chosen = {"temperature": 1.0, "top_k": 0, "top_p": 0.95, **getattr(loaded, "sampling_defaults", {})}
-    given = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
-    return {**chosen, **{k: v for k, v in given.items() if v is not None}, "bar_retries": bar_retries}
-
-
-#: Weight precisions `--precision` accepts (a family offers the reduced ones via `set_precision`).
+#: Weight precisions `--precision` accepts (a family declares those it offers: `Features.precisions`).
 PRECISIONS = ("fp32", "bf16", "int8")
+
+
+def load_options(family: ModelFamily, precision: str, compile_steps: bool, steered: bool) -> dict[str, Any]:
+    """What `Sampler.load` is asked for beyond the default (fp32, not compiled), checked against
+    the family's declared features."""
+    if precision not in PRECISIONS:
+        raise UserError(f"invalid precision {precision!r}; valid values: {', '.join(PRECISIONS)}")
+    options: dict[str, Any] = {}
+    if precision != "fp32":
+        if precision not in family.features.precisions:
+            raise UserError(f"the {family.name} family samples in {', '.join(family.features.precisions)} only; "
+                            "leave out --precision")
+        options["precision"] = precision
+    if compile_steps:
+        if steered:
+            raise UserError("--compile cannot be combined with --direction: the compiled step is not steered")
+        if not family.features.compiled_steps:
+            raise UserError(f"the {family.name} family has no compiled sampler; leave out --compile")
+        options["compile_steps"] = True
+    return options
 
 
 def _number(value: float | None, spec: str) -> str:
@@ -196,21 +182,21 @@ def transfer_spec(source: Path | None, take: str | None, donor: Path | None) -> 
 
 def transfer_pieces(family: ModelFamily, loaded: object, request: GenerateRequest,
                     spec: tuple[Path, list[str], Path]) -> list[GeneratedPiece]:
-    """Pieces from a model's optional `transfer(source, donor, take, request)`: `source`
-    with the `take` elements of `donor`, checked like generated ones."""
+    """Pieces from the model's `transfer(source, donor, take, request)` (`Features.element_transfer`):
+    `source` with the `take` elements of `donor`, checked like generated ones."""
+    from musegen_cli.contract import Transfers
     from musegen_cli.generation import GeneratedPiece, check
 
-    transfer = getattr(loaded, "transfer", None)
-    if transfer is None:
+    if not (family.features.element_transfer and isinstance(loaded, Transfers)):
         raise UserError(f"the {family.name} family cannot transfer elements between pieces; "
                         "leave out --from/--take/--of (the muser family can)")
     source, take, donor = spec
-    return [GeneratedPiece(text, check(text), 1) for text in transfer(source, donor, take, request)]
+    return [GeneratedPiece(text, check(text), 1) for text in loaded.transfer(source, donor, take, request)]
 
 
 def write_audio(loaded: Any, request: GenerateRequest, output: Path | None, formats: str | None, model: str,
                 json_output: bool) -> None:
-    """A model whose `output_kind` is "audio" returns WAV bytes: write them to -o DIR as
+    """A model whose family's `Features.output` is "audio" returns WAV bytes: write them to -o DIR as
     piece-NNN.wav and show what the offline audio measurements find in each."""
     from musegen_cli.analysis.audio import measure
     from musegen_cli.analysis.wav import read_wav
@@ -262,13 +248,16 @@ def generate_command(
                                 "length band, e.g. 8-64 bars, ending at a section end).")] = None,
     count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many pieces.")] = 1,
     temperature: Annotated[
-        Optional[float], typer.Option("--temperature", min=0.0, help="Default 1.0 (an imported model: its source's).")
+        Optional[float], typer.Option("--temperature", min=0.0, help=f"Default {SAMPLING_DEFAULTS['temperature']} "
+                                      "(an imported model: its source's).")
     ] = None,
     top_k: Annotated[
-        Optional[int], typer.Option("--top-k", min=0, help="0 keeps every token. Default 0 (an imported model: its source's).")
+        Optional[int], typer.Option("--top-k", min=0, help=f"0 keeps every token. Default {SAMPLING_DEFAULTS['top_k']} "
+                                "(an imported model: its source's).")
     ] = None,
     top_p: Annotated[
-        Optional[float], typer.Option("--top-p", min=0.0, max=1.0, help="Default 0.95 (an imported model: its source's).")
+        Optional[float], typer.Option("--top-p", min=0.0, max=1.0, help=f"Default {SAMPLING_DEFAULTS['top_p']} "
+                                      "(an imported model: its source's).")
     ] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Folder for the pieces.")] = None,
     formats: Annotated[
@@ -276,9 +265,9 @@ def generate_command(
                                     "audio families write wav only).")
     ] = None,
     bar_retries: Annotated[
-        int, typer.Option("--bar-retries", min=0, help="Write a bar again up to N times when it does not fit "
-                          "the meter (0: off).")
-    ] = 8,
+        int | None, typer.Option("--bar-retries", min=0, help="Write a bar again up to N times when it does not "
+                                    f"fit the meter (0: off). Default {SAMPLING_DEFAULTS['bar_retries']}.")
+    ] = None,
     strict_conditions: Annotated[
         bool, typer.Option("--strict-conditions", help="Resample a piece until every requested condition it can "
                            "be measured on holds (bounded: at least 8 rounds); otherwise each miss is a warning.")
@@ -312,10 +301,9 @@ def generate_command(
 ) -> None:
     """Generate music: ABC on stdout, or files in -o DIR; each piece is checked and measured."""
     from musegen_cli import config
-    from musegen_cli.contract import GenerateRequest
+    from musegen_cli.contract import GenerateRequest, SamplingOptions
     from musegen_cli.files import read_bytes, write_stdout
     from musegen_cli.generation import (
-        can_stream,
         generate_checked,
         generate_streaming,
         parse_formats,
@@ -325,8 +313,6 @@ def generate_command(
     from musegen_cli.registry import Capability, get_registry
     from musegen_cli.scoring.training_copies import check_copies
 
-    if precision not in PRECISIONS:
-        raise UserError(f"invalid precision {precision!r}; valid values: {', '.join(PRECISIONS)}")
     registry = get_registry()
     if not registry.with_capability(Capability.SAMPLER):
         registry.require("generate")  # raises the plain "no family supports generate" error
@@ -337,25 +323,15 @@ def generate_command(
     given = {k: v for k, v in named.items() if v is not None}
     given.update({k: str(v) for k, v in parse_assignments(condition).items()})
     seed = choose_seed(seed)
-    loaded = family.sampler.load(info.path, prepare_device(device))
-    if precision != "fp32":
-        set_precision = getattr(loaded, "set_precision", None)
-        if set_precision is None:
-            raise UserError(f"the {family.name} family samples in fp32 only; leave out --precision")
-        set_precision(precision)
-    if compile_steps:
-        if direction:
-            raise UserError("--compile cannot be combined with --direction: the compiled step is not steered")
-        if not hasattr(loaded, "compile_steps"):
-            raise UserError(f"the {family.name} family has no compiled sampler; leave out --compile")
-        loaded.compile_steps = True
+    options = load_options(family, precision, compile_steps, bool(direction))
+    loaded = family.sampler.load(info.path, prepare_device(device), **options)
     request = GenerateRequest(
         conditions=check_conditions(family, given, loaded.known_conditions()),
         count=count,
         seed=seed,
         prime=read_bytes(prime).decode("utf-8", errors="replace") if prime else None,
         max_bars=bars,
-        sampling=sampling_settings(loaded, temperature, top_k, top_p, bar_retries),
+        sampling=SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, bar_retries=bar_retries),
     )
     if request.prime is not None:
         from musegen_cli.analysis.adherence import prime_conflicts
@@ -363,9 +339,8 @@ def generate_command(
         conflicts = prime_conflicts(request.prime, request.conditions)
         if conflicts:
             raise UserError("; ".join(conflicts) + ": change the prime or drop the condition")
-    if getattr(loaded, "output_kind", "abc") == "audio":
-        extra = {"duration": duration, "guidance_scale": guidance_scale}
-        request = replace(request, sampling={**request.sampling, **{k: v for k, v in extra.items() if v is not None}})
+    if family.features.output == "audio":
+        request = replace(request, sampling=replace(request.sampling, duration=duration, guidance_scale=guidance_scale))
         with steering(family, loaded, info.path, direction, seed):
             write_audio(loaded, request, output, formats, info.name, json_output)
         return
@@ -375,7 +350,7 @@ def generate_command(
     if output is None and wanted != ["abc"]:
         raise UserError("--format other than abc needs -o DIR")
     live = count == 1 and output is None and not json_output and retry_invalid == 0 and not strict_conditions
-    live = live and sys.stdout.isatty() and can_stream(loaded)
+    live = live and sys.stdout.isatty() and family.features.streams
     transfer = transfer_spec(transfer_from, take, transfer_of)
     live = live and transfer is None
     with steering(family, loaded, info.path, direction, seed):

@@ -28,13 +28,12 @@ def add_logprob(rows: list[dict[str, Any]], pieces: list[InputPiece], model: str
     registry = get_registry()
     info = resolve_model(model, registry)
     family = registry.get(info.family)
-    scorer = getattr(family.log_probability, "training_log_prob", None)
-    if scorer is None:
+    if not family.features.training_log_prob:
         raise UserError(f"the {family.name} family cannot score pieces by log-probability; choose another --model")
     loaded = family.sampler.load(info.path, prepare_device(device))
     texts = [(i, piece.abc()) for i, piece in enumerate(pieces)]
     texts = [(i, abc) for i, abc in texts if abc]
-    scores = scorer(loaded, [abc for _, abc in texts]) if texts else []
+    scores = family.log_probability.training_log_prob(loaded, [abc for _, abc in texts]) if texts else []
     for row in rows:
         row.update(logprob=None, chars=None, bits_per_char=None)
     for (i, _), (logprob, chars) in zip(texts, scores):

@@ -1,4 +1,5 @@
-"""`musegen scorer train` and `musegen scorer info`: the learned music encoder behind the scores."""
+"""`musegen scorer info`, and `musegen scorer train`: for this release an alias of
+`musegen train --family music-encoder` (the scorer is a registered family), which says so."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from musegen_cli.cli.output import console, emit_json, stdout_console
 from musegen_cli.errors import UserError
 
 PRESETS = ("small", "debug")  # scorer.PRESETS, named here so --help needs no torch
+#: What `scorer train` says on stderr each time: it goes in the next release.
+ALIAS_NOTICE = ("`musegen scorer train` is an alias of `musegen train --family music-encoder` for this release "
+                "only; use that command")
 
 
 def _metrics_table(title: str, metrics: Mapping[str, Any]) -> Any:
@@ -31,6 +35,8 @@ def register(app: typer.Typer) -> None:
     @scorer_app.command(
         "train",
         epilog=(
+            "Deprecated: use `musegen train --family music-encoder` (same options); this alias goes in the next "
+            "release.\n\n"
             "Examples:\n\n"
             "  musegen scorer train --data runs/data-folk -o runs/scorer\n\n"
             "  musegen scorer train --data runs/data-folk -o runs/scorer --set max_minutes=55 --seed 1\n\n"
@@ -53,24 +59,25 @@ def register(app: typer.Typer) -> None:
         device: DeviceOption = None,
         json_output: JsonFlag = False,
     ) -> None:
-        """Pre-train the music encoder, align it with text, fit the emotion classifier; save a scorer."""
+        """Alias of `musegen train --family music-encoder` (deprecated): train and save a scorer."""
         import json
 
         from musegen_cli.cli.train import TrainingDisplay
-        from musegen_cli.scoring.encoder_training import train as train_scorer
+        from musegen_cli.contract import TrainRequest
+        from musegen_cli.registry import get_registry
 
+        console.print(f"[yellow]warning:[/yellow] {ALIAS_NOTICE}", soft_wrap=True)  # one line, however narrow
         if preset not in PRESETS:
             raise UserError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
         if resume and not output.exists():
             raise UserError(f"--resume: {output} does not exist yet; train without --resume first")
-        seed = choose_seed(seed)
-        options = parse_assignments(set_)
-        chosen_device = prepare_device(device)
+        family = get_registry().require("train", "music-encoder")
+        request = TrainRequest(data=data, output=output, preset=preset, seed=choose_seed(seed),
+                               device=prepare_device(device), resume=resume, options=parse_assignments(set_))
         with TrainingDisplay(quiet=json_output) as display:
-            folder = train_scorer(data, output, preset, seed, options, display.update, resume=resume,
-                                  device=str(chosen_device))
+            folder = family.trainer.train(request, display.update)
         manifest = json.loads((folder / "musegen.json").read_text(encoding="utf-8"))
-        metrics, seed = manifest["metrics"], manifest["provenance"].get("seed", seed)  # a resumed run keeps its seed
+        metrics, seed = manifest["metrics"], manifest["provenance"].get("seed", request.seed)  # a resumed run keeps its seed
         if json_output:
             emit_json({"scorer": str(folder), "seed": seed, "metrics": metrics})
             return

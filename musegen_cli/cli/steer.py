@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
             registry.require("steer")  # raises the plain "no family supports steer" error
         info = resolve_model(model, registry)
         family = registry.require("steer", info.family)
-        reads = getattr(family.layers, "reads", "abc")  # "audio": the family's layers read WAV files
+        reads = family.features.layer_input  # "audio": the family's layers read WAV files
         concept_data = _concept(concept, folder, csv_path, data, pieces, seed, reads)
         loaded = family.sampler.load(info.path, prepare_device(device))
         console.print(f"{concept_data.name}: {len(concept_data.pieces)} pieces ({', '.join(concept_data.labels)}); "

@@ -72,6 +72,7 @@ EXAMPLES = (
     "Examples:\n\n"
     "  musegen train --family abc-transformer --data corpus --preset small -o runs/folk\n\n"
     "  musegen train --family abc-transformer --data my_tunes/ --init-from default -o runs/mine\n\n"
+    "  musegen train --family music-encoder --data runs/data-folk -o runs/scorer   # the scorer\n\n"
     "  musegen train -o runs/folk --resume      # continue from the last checkpoint (family, seed as recorded)\n\n"
     "  torchrun --nproc-per-node 8 -m musegen_cli train ...   # many GPUs"
 )
@@ -83,7 +84,7 @@ def set_keys_help(registry: Registry) -> str:
 
     lines = ["--set KEY=VALUE keys (type, default), by family:"]
     for family in registry.with_capability(Capability.TRAINER):
-        options = getattr(family.trainer, "options", None)
+        options = family.features.train_options
         if options is None or not dataclasses.is_dataclass(options):
             lines.append(f"{family.name}: see the family's documentation (its trainer lists no options).")
             continue

@@ -1,8 +1,9 @@
 """Training a scorer on a dataset folder: pre-training, alignment, the emotion classifier.
 
-Read top to bottom: ``Options`` (every knob ``--set KEY=VALUE`` can turn), the data
-(``Corpus``: the records of a dataset folder), batches, the two losses, evaluation, the
-emotion classifier, then ``train``:
+Read top to bottom (``Options``, every knob ``--set KEY=VALUE`` can turn, are in
+``encoder_options``): the data (``Corpus``: the records of a dataset folder), batches, the
+two losses, evaluation, the emotion classifier, then ``train`` (``train_request`` is the
+``musegen train --family music-encoder`` entry of the family, ``scoring.family``):
 
 1. **pretrain**: masked-patch reconstruction of the music encoder (M3's objective);
 2. **align**: symmetric InfoNCE between piece embeddings and embeddings of their
@@ -28,7 +29,7 @@ from __future__ import annotations
 import json
 import random
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,30 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from musegen_cli.data.dataset import read_split
-from musegen_cli.errors import UserError
-from musegen_cli.files import atomic_write
-from musegen_cli.model_dir import load_weights, read_manifest
-from musegen_cli.notation.patch_batches import LengthBatches, collate
+from musegen_cli.plugin import (
+    STATE_JSON,
+    Clock,
+    LengthBatches,
+    ProgressCallback,
+    ProgressWindow,
+    RunFolder,
+    SavedState,
+    TrainingFamily,
+    TrainRequest,
+    UserError,
+    atomic_write,
+    collate,
+    decay_groups,
+    load_weights,
+    optimizer_step,
+    read_manifest,
+    read_split,
+    set_learning_rate,
+    start_run,
+    warmup_cosine,
+)
 from musegen_cli.scoring import descriptions
+from musegen_cli.scoring.encoder_options import PRESET_OPTIONS, Options
 from musegen_cli.scoring.music_encoder import piece_patches
 from musegen_cli.scoring.scorer import (
     FAMILY,
@@ -53,74 +72,10 @@ from musegen_cli.scoring.scorer import (
     save_scorer,
     scorer_config,
 )
-from musegen_cli.training.loop import (
-    Clock,
-    ProgressWindow,
-    decay_groups,
-    optimizer_step,
-    set_learning_rate,
-)
-from musegen_cli.training.options import (
-    FRACTION,
-    NON_NEGATIVE,
-    POSITIVE_OR_NONE,
-    POSITIVE_WHOLE,
-    WHOLE,
-    read_options,
-    setting,
-)
-from musegen_cli.training.run_folder import RunFolder
-from musegen_cli.training.schedule import warmup_cosine
-from musegen_cli.training.start import Family
-from musegen_cli.training.start import start as start_run
-from musegen_cli.training.state import STATE_JSON, SavedState
 
 STAGES = ("pretrain", "align")
 LAST, BEST = "last", "best"
-Progress = Callable[[Mapping[str, Any]], None]
-
-
-# ----- options ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Options:
-    """Training settings; ``musegen scorer train --set KEY=VALUE`` overrides any of them."""
-
-    pretrain_steps: int = setting(300, WHOLE)  # masked-patch steps (stage 1)
-    align_steps: int = setting(700, WHOLE)  # contrastive steps (stage 2)
-    batch_size: int = setting(64, POSITIVE_WHOLE)  # pieces per step; also the contrastive negatives
-    lr: float = setting(5e-4, NON_NEGATIVE)
-    min_lr_ratio: float = setting(0.1, FRACTION)  # each stage's cosine ends at lr * min_lr_ratio
-    warmup: int = setting(50, WHOLE)  # linear warmup steps per stage (capped at a tenth of the stage)
-    weight_decay: float = setting(0.05, NON_NEGATIVE)
-    grad_clip: float = setting(1.0, NON_NEGATIVE)  # 0 switches clipping off
-    mask_ratio: float = setting(0.4, FRACTION)  # share of patches masked in pre-training (M3 masks 45%)
-    max_minutes: float | None = setting(None, POSITIVE_OR_NONE)  # wall-time budget of the whole run ...
-    pretrain_share: float = setting(0.3, FRACTION)  # ... of which pre-training may use this share ...
-    reserve_share: float = setting(0.08, FRACTION)  # ... and this share is kept for the emotion fit and metrics
-    eval_every: int = setting(100, POSITIVE_WHOLE)  # steps between validation + checkpoint; a stage's last does both
-    eval_pieces: int = setting(512, POSITIVE_WHOLE)  # validation pieces per evaluation (retrieval is among these)
-    emotion_pieces: int = setting(4000, POSITIVE_WHOLE)  # train pieces the emotion classifier is fitted on
-    emotion_iterations: int = setting(200, WHOLE)  # L-BFGS iterations of the emotion classifier
-    emotion_l2: float = setting(1e-3, NON_NEGATIVE)
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], base: Options | None = None) -> Options:
-        options = read_options(cls, values, base, owner="the scorer")
-        if options.batch_size < 2:
-            raise UserError("batch_size must be at least 2 (contrastive training needs negatives)")
-        if options.pretrain_share + options.reserve_share > 1:
-            raise UserError("pretrain_share + reserve_share must not exceed 1")
-        return options
-
-
-#: Options a preset starts from: the debug preset trains in seconds.
-PRESET_OPTIONS: dict[str, dict[str, Any]] = {
-    "debug": {"pretrain_steps": 20, "align_steps": 40, "batch_size": 8, "lr": 1e-3, "warmup": 2,
-              "eval_every": 20, "eval_pieces": 64, "emotion_pieces": 256, "emotion_iterations": 50},
-    "small": {},
-}
+Progress = ProgressCallback
 
 
 def learning_rate(step: int, steps: int, options: Options) -> float:
@@ -129,10 +84,10 @@ def learning_rate(step: int, steps: int, options: Options) -> float:
 
 
 #: What `musegen_cli.training.start` needs to resume or start a scorer run.
-FAMILY_START = Family(name=FAMILY, noun="a scorer", read_options=Options.from_mapping,
-                      presets={name: scorer_config(name, *shapes) for name, shapes in PRESETS.items()},
-                      config_of=lambda manifest: manifest["config"], saved_config=lambda info: info["config"],
-                      preset_options=PRESET_OPTIONS, preset_word="scorer preset")
+FAMILY_START = TrainingFamily(name=FAMILY, noun="a scorer", read_options=Options.from_mapping,
+                              presets={name: scorer_config(name, *shapes) for name, shapes in PRESETS.items()},
+                              config_of=lambda manifest: manifest["config"], saved_config=lambda info: info["config"],
+                              preset_options=PRESET_OPTIONS, preset_word="scorer preset")
 
 
 # ----- data ---------------------------------------------------------------------------------
@@ -151,7 +106,7 @@ class Corpus:
 
 def load_corpus(data: str | Path) -> Corpus:
     """A dataset folder, or anything `musegen_cli.data.resolve` builds into one (``corpus``, music files)."""
-    from musegen_cli.data.resolve import dataset_folder
+    from musegen_cli.plugin import dataset_folder
 
     folder = dataset_folder(str(data))
     manifest_hash = None
@@ -332,14 +287,21 @@ def _optimizer(net: ScorerNet, stage: str, options: Options) -> torch.optim.Adam
 # ----- the loop -----------------------------------------------------------------------------
 
 
+def train_request(request: TrainRequest, on_progress: Progress) -> Path:
+    """``musegen train --family music-encoder``: `train` with the request's settings."""
+    return train(request.data, request.output, request.preset, request.seed, request.options, on_progress,
+                 resume=request.resume, device=request.device, init_from=request.init_from)
+
+
 def train(data: str | Path, output: Path, preset: str, seed: int, options: Mapping[str, Any], on_progress: Progress,
-          resume: bool = False, device: str | torch.device = "cpu") -> Path:
-    """Train a scorer (module doc) and save it in ``output``; return ``output``."""
+          resume: bool = False, device: str | torch.device = "cpu", init_from: Path | None = None) -> Path:
+    """Train a scorer (module doc) and save it in ``output``, from fresh weights or, with
+    ``init_from``, another scorer's; return ``output``."""
     clock = Clock()
     device = torch.device(device)
     folder = RunFolder.at(Path(output), best=BEST)
-    out, last_dir = folder.out, folder.last
-    begun = start_run(FAMILY_START, out, preset=preset, seed=seed, values=options, resume=resume)
+    out = folder.out
+    begun = start_run(FAMILY_START, out, preset=preset, seed=seed, values=options, resume=resume, init_from=init_from)
     preset, seed, config, opts, state = begun.preset, begun.seed, begun.config, begun.options, begun.saved
     saved: dict[str, Any] | None = state.info if state is not None else None
     corpus = load_corpus(data)
@@ -348,8 +310,9 @@ def train(data: str | Path, output: Path, preset: str, seed: int, options: Mappi
 
     torch.manual_seed(seed)
     net = build_net(config).to(device)
+    if begun.weights is not None:  # the last checkpoint (resume) or the --init-from scorer
+        net.load_state_dict(load_weights(begun.weights, device))
     if state is not None:
-        net.load_state_dict(load_weights(last_dir, device))
         state.restore_rng()
     net.train()
     progress_state: dict[str, Any] = dict(saved or {"stage": STAGES[0], "step": 0, "stage_done": False,
@@ -398,7 +361,7 @@ def train(data: str | Path, output: Path, preset: str, seed: int, options: Mappi
                     "best_align_step": progress_state["best_step"]})
     seconds = clock.seconds
     save_scorer(scorer, out, {**provenance, "training_seconds": round(seconds, 2)}, metrics)
-    atomic_write(last_dir / STATE_JSON, json.dumps({**progress_state, "stage": "done", "preset": preset,
+    atomic_write(folder.last / STATE_JSON, json.dumps({**progress_state, "stage": "done", "preset": preset,
                                                     "seed": seed, "config": config, "options": asdict(opts),
                                                     "training_seconds": seconds, "param_groups": []},
                                                    indent=2, sort_keys=True) + "\n")

@@ -23,8 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from musegen_cli.notation.abc_patches import PAD, VOCAB_SIZE
-from musegen_cli.notation.patch_batches import crop_patches
+from musegen_cli.plugin import PAD, VOCAB_SIZE, crop_patches
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from musegen_cli.errors import UserError
-from musegen_cli.model_dir import load_weights, read_manifest, write_model_dir
-from musegen_cli.notation.patch_batches import collate
+from musegen_cli.plugin import UserError, collate, load_weights, read_manifest, write_model_dir
+from musegen_cli.scoring.family import DEFAULT_PATH
 from musegen_cli.scoring.music_encoder import MusicEncoder, MusicEncoderConfig, piece_patches
 from musegen_cli.scoring.text_encoder import TextEncoder, TextEncoderConfig
 
 FAMILY = "music-encoder"
 QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
-DEFAULT_PATH = Path(__file__).parent / "weights" / "default"
 
 #: Named sizes: (music encoder, text encoder). ``small`` was measured on 2 CPU cores (see
 #: `musegen_cli.scoring.encoder_training`); ``debug`` builds and trains in milliseconds.
@@ -141,7 +139,7 @@ def load_scorer(path: str | Path | None = None, device: str = "cpu") -> Scorer:
     folder = Path(path) if path is not None else DEFAULT_PATH
     if path is None and not (folder / "musegen.json").is_file():
         raise UserError(f"no default scorer is installed (expected {folder}); train one with "
-                        "`musegen scorer train` and pass its folder")
+                        "`musegen train --family music-encoder` and pass its folder")
     if folder.is_file():
         raise UserError(f"{folder} is a file; a scorer is a folder with musegen.json and model.safetensors")
     manifest = read_manifest(folder)

@@ -3,8 +3,9 @@
 A family declares each ``--set`` key as a field whose default comes from `setting`, with a
 `Rule` saying which values it accepts; `read_options` merges the user's values over a base
 (the defaults, or a resumed run's options), checks every field against its rule and builds
-the dataclass. Cross-field checks stay in the family's ``__post_init__``. No torch here:
-``musegen train --help`` lists the keys from these dataclasses.
+the dataclass. A family's options dataclass inherits `TrainingOptions`, whose `from_mapping`
+does that and then refuses what the family's `conflict` names (checks between fields). No
+torch here: ``musegen train --help`` lists the keys from these dataclasses.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from musegen_cli.errors import UserError
 
@@ -68,3 +69,23 @@ def read_options(cls: type[T], values: Mapping[str, Any], base: T | None = None,
         if rule is not None and not rule.accepts(merged[field.name]):
             raise UserError(f"{field.name} must be {rule.wording}, got {merged[field.name]!r}")
     return cls(**merged)
+
+
+class TrainingOptions:
+    """The base of a trainer's options dataclass (its fields are the ``--set`` keys): `from_mapping`
+    reads values by the fields' rules, then refuses what `conflict` names. ``owner`` is how
+    errors name the trainer (a class attribute: "muser")."""
+
+    owner = "this trainer"
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], base: Self | None = None) -> Self:
+        options = read_options(cls, values, base, owner=cls.owner)
+        problem = options.conflict()
+        if problem is not None:
+            raise UserError(problem)
+        return options
+
+    def conflict(self) -> str | None:
+        """What is wrong between the fields, as one line for the user; None when nothing is."""
+        return None

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from musegen_cli.errors import UserError
+from musegen_cli.plugin import UserError
 
 from .model import AbcTransformer, ModelConfig
 

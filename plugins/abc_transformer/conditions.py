@@ -26,11 +26,14 @@ import random
 import re
 from collections.abc import Iterable, Mapping
 
-from musegen_cli.analysis.abc_header import parse_key
-from musegen_cli.errors import UserError
-from musegen_cli.notation.abc.modes import colour
-from musegen_cli.notation.abc.text import header_fields  # noqa: F401  (training reads a record's header here)
-from musegen_cli.registry import Condition
+from musegen_cli.plugin import (
+    Condition,
+    UserError,
+    check_conditions,
+    colour,
+    header_fields,  # noqa: F401  (training reads a record's header here)
+    parse_key,
+)
 
 CONDITIONS: tuple[Condition, ...] = (
     Condition("emotion", "Russell quadrant: Q1 happy, Q2 tense, Q3 sad, Q4 calm", ("Q1", "Q2", "Q3", "Q4")),
@@ -149,22 +152,18 @@ def strip_condition_lines(abc: str) -> str:
 
 
 def check(conditions: Mapping[str, str], known: Mapping[str, Iterable[str]] | None = None) -> dict[str, str]:
-    """Validate generation conditions: names, values, and clashes between them.
+    """Validate generation conditions: names and values (the core's `check_conditions`), and
+    clashes between them.
 
     ``known`` gives the values a loaded model saw for conditions declared with
     ``values=None``; a model that never saw a condition accepts none of its values.
     """
-    given = dict(conditions)
-    for name, value in given.items():
-        if name not in _DECLARED:
-            raise UserError(f"the abc-transformer does not accept the condition {name!r} (it accepts: {', '.join(NAMES)})")
-        values = _DECLARED[name]
-        if values is None and known is not None:
-            values = tuple(known.get(name, ()))
-            if not values:
-                raise UserError(f"this model was not trained with the condition {name!r}; leave it out")
-        if values is not None and value not in values:
-            raise UserError(f"invalid {name} {value!r}; valid values: {', '.join(values)}")
+    if known is not None:
+        unseen = [name for name in conditions if name in _DECLARED and _DECLARED[name] is None
+                  and not tuple(known.get(name, ()))]
+        if unseen:
+            raise UserError(f"this model was not trained with the condition {unseen[0]!r}; leave it out")
+    given = check_conditions("abc-transformer", CONDITIONS, conditions, known)
     _check_agreement(given)
     return given
 

@@ -1,8 +1,8 @@
 """The abc-transformer as a musegen model family: ``FAMILY``, found through the entry point
 ``abc-transformer = "musegen_plugins.abc_transformer.family:FAMILY"``.
 
-This module imports no torch (``musegen plugins`` and ``--help`` stay fast): each slot is a
-thin object whose methods import ``training`` or ``inference`` when called.
+This module imports no torch (``musegen plugins`` and ``--help`` stay fast): the trainer,
+sampler and layers slots import ``training``, ``inference`` and ``layers`` when called.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from musegen_cli.registry import ModelFamily
+from musegen_cli.plugin import Features, LazyLayers, LazySampler, LazyTrainer, ModelFamily
 
 from .conditions import CONDITIONS
 from .options import Options
@@ -19,8 +19,6 @@ from .tunesformer_codes import FORM_DECLARED
 
 if TYPE_CHECKING:
     import torch
-
-    from musegen_cli.contract import ProgressCallback, SteeringCallback, TrainRequest
 
 NAME = "abc-transformer"
 
@@ -43,25 +41,6 @@ def bundled_models() -> dict[str, Path]:
     if not BUNDLED_DIR.is_dir():
         return {}
     return {d.name: d for d in sorted(BUNDLED_DIR.iterdir()) if (d / "musegen.json").is_file()}
-
-
-class Trainer:
-    """``musegen train --family abc-transformer``: see ``training``; ``options`` holds the
-    ``--set`` keys (``musegen train --help`` lists them)."""
-
-    options = Options
-
-    def train(self, request: TrainRequest, on_progress: ProgressCallback) -> Path:
-        from .training import train
-
-        return train(request, on_progress)
-
-
-class Sampler:
-    def load(self, model_dir: Path, device: torch.device | str = "cpu") -> Any:
-        from .inference import load
-
-        return load(model_dir, device)
 
 
 class LogProbability:
@@ -95,26 +74,6 @@ class LogProbability:
         return save(model, folder, provenance, metrics)
 
 
-class Layers:
-    """Read and steer the blocks of both decoders (``musegen steer``); see ``layers``."""
-
-    def names(self, model: Any) -> list[str]:
-        from .layers import layer_names
-
-        return layer_names(model)
-
-    def capture(self, model: Any, pieces: Sequence[str], conditions: Sequence[Mapping[str, str]] | None,
-                pooling: str = "mean") -> Mapping[str, torch.Tensor]:
-        from .layers import capture
-
-        return capture(model, pieces, conditions, pooling)  # type: ignore[arg-type]
-
-    def steer(self, model: Any, add: SteeringCallback, layers: Sequence[str] | None = None):
-        from .layers import steer
-
-        return steer(model, add, layers)
-
-
 class CheckpointImporter:
     """``musegen models import --from notagen|tunesformer``: see ``checkpoint_import``."""
 
@@ -134,16 +93,21 @@ IMPORTERS = {
 }
 
 
+#: What a loaded abc-transformer offers beyond `generate` (`musegen plugins` lists it).
+FEATURES = Features(output="abc", streams=True, precisions=("fp32", "bf16", "int8"), compiled_steps=True,
+                    training_log_prob=True, preference_training=True, layer_input="abc", train_options=Options)
+
 FAMILY = ModelFamily(
     name=NAME,
     description="Bar-patch + character hierarchical transformer over ABC text (TunesFormer/EMusicGen, NotaGen).",
     version="0.1.0",
-    trainer=Trainer(),
-    sampler=Sampler(),
     conditions=CONDITIONS + FORM_DECLARED,
-    log_probability=LogProbability(),
-    layers=Layers(),
     presets=PRESET_SUMMARIES,
+    trainer=LazyTrainer(f"{__package__}.training", options=Options),
+    sampler=LazySampler(f"{__package__}.inference"),
+    log_probability=LogProbability(),
+    layers=LazyLayers(f"{__package__}.layers"),
+    features=FEATURES,
     bundled_models=bundled_models,
     importers=IMPORTERS,
 )

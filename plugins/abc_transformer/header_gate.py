@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from musegen_cli.notation.abc_patches import FIELD, PAD
+from musegen_cli.plugin import FIELD, PAD
 
 
 def follows_header(text: str) -> bool:

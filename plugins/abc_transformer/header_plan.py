@@ -32,11 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
-from musegen_cli.analysis.abc_header import parse_key
-from musegen_cli.notation.abc.fields import meter_value
-from musegen_cli.notation.abc.modes import MAJOR_LIKE, MINOR_LIKE
-from musegen_cli.notation.abc.text import field_readable
-from musegen_cli.notation.abc_patches import FIELD
+from musegen_cli.plugin import FIELD, MAJOR_LIKE, MINOR_LIKE, field_readable, meter_value, parse_key
 
 from .conditions import EMOTION_PARTS
 

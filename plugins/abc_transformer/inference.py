@@ -20,12 +20,16 @@ from pathlib import Path
 
 import torch
 
-from musegen_cli.contract import GenerateRequest
-from musegen_cli.errors import UserError
-from musegen_cli.model_dir import load_weights, read_manifest, write_model_dir
-from musegen_cli.notation.abc_patches import encode
-from musegen_cli.notation.abc_titles import with_title
-from musegen_cli.notation.patch_batches import collate
+from musegen_cli.plugin import (
+    GenerateRequest,
+    UserError,
+    collate,
+    encode,
+    load_weights,
+    read_manifest,
+    with_title,
+    write_model_dir,
+)
 
 from . import conditions as cond
 from . import header_plan
@@ -36,8 +40,6 @@ from .text_formats import format_for
 FAMILY_NAME = "abc-transformer"
 #: Patches the model may spend on its own header before the plan takes over.
 HEADER_PATCHES = 12
-#: Tries at a bar that does not fit the meter before the last one stands (`SamplingConfig`).
-DEFAULT_BAR_RETRIES = 8
 #: Bars of a piece when ``--bars`` does not set them: no end before 8 bars (about the 5th
 #: percentile of the folk training data, music21's corpus cleaned: 8, median 16, 95th 28,
 #: 99th 44 bars), from 32 on the piece ends at its next section end, and 64 is a hard cap.
@@ -54,7 +56,7 @@ class AbcModel:
         #: model with the given prompt lines only (how the benchmark measures raw control).
         self.use_template = use_template
         self.condition_values = {name: tuple(values) for name, values in condition_values.items()}
-        #: Spell characters with the compiled fixed-shape step (`static_step`, `--compile`).
+        #: Spell characters with the compiled fixed-shape step (`static_step`, `load(compile_steps=True)`).
         self.compile_steps = False
 
     @property
@@ -70,11 +72,6 @@ class AbcModel:
     def imported(self) -> bool:
         """Whether the weights come from another project (NotaGen, TunesFormer/EMusicGen)."""
         return self.model.config.text_format != "musegen"
-
-    @property
-    def sampling_defaults(self) -> dict[str, float]:
-        """Sampling settings used where a request names none: an imported model's source's."""
-        return dict(self.text_format.sampling_defaults)
 
     def set_precision(self, precision: str) -> None:
         """Sample with bfloat16 weights, or int8 linear layers (CPU only: dynamic
@@ -120,7 +117,7 @@ class AbcModel:
             return
         conditions = cond.check(request.conditions, self.known_conditions())
         if self.use_template:
-            conditions = cond.check(header_plan.with_template(conditions), self.known_conditions())
+            conditions = header_plan.with_template(conditions)
         text = cond.prompt(conditions, request.prime)
         sampling = self._sampling(request, text)
         generator = torch.Generator(self.device).manual_seed(request.seed)
@@ -146,13 +143,14 @@ class AbcModel:
         room = self.model.config.max_patches - len(encode(prompt, self.model.config.patch_size, add_end=False))
         if room < 1:
             raise UserError(f"the prime is too long for this model ({self.model.config.max_patches} patches at most)")
+        chosen = request.sampling.resolved(self.text_format.sampling_defaults)
         return SamplingConfig(
-            temperature=float(request.sampling.get("temperature", 1.0)),
-            top_k=int(request.sampling.get("top_k", 0)),
-            top_p=float(request.sampling.get("top_p", 1.0)),
+            temperature=float(chosen["temperature"]),
+            top_k=int(chosen["top_k"]),
+            top_p=float(chosen["top_p"]),
             **self._bar_band(request.max_bars),
             max_patches=room,
-            bar_retries=int(request.sampling.get("bar_retries", DEFAULT_BAR_RETRIES)),
+            bar_retries=int(chosen["bar_retries"]),
         )
 
     @staticmethod
@@ -181,8 +179,10 @@ class AbcModel:
         ]
 
 
-def load(model_dir: Path | str, device: torch.device | str = "cpu") -> AbcModel:
-    """Load a model directory written by the abc-transformer trainer."""
+def load(model_dir: Path | str, device: torch.device | str = "cpu", precision: str = "fp32",
+         compile_steps: bool = False) -> AbcModel:
+    """Load a model directory written by the abc-transformer trainer, its weights in ``precision``
+    (`AbcModel.set_precision`), sampling with compiled steps when ``compile_steps``."""
     path = Path(model_dir)
     manifest = read_manifest(path)
     if manifest["family"] != FAMILY_NAME:
@@ -201,6 +201,8 @@ def load(model_dir: Path | str, device: torch.device | str = "cpu") -> AbcModel:
         raise UserError(f"{path} holds weights that do not fit its config: {str(exc).splitlines()[0]}") from None
     loaded = AbcModel(model.to(device), manifest["config"].get("conditions", {}))
     loaded.manifest_config = manifest["config"]  # what `save` writes back
+    loaded.set_precision(precision)
+    loaded.compile_steps = compile_steps
     return loaded
 
 

@@ -22,8 +22,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from musegen_cli.notation.abc_patches import PAD
-from musegen_cli.steering.capture_args import capture_conditions, choose_layers
+from musegen_cli.plugin import PAD, capture_conditions, choose_layers
 
 from .header_gate import HeaderGate
 from .inference import AbcModel, encoded_pieces

@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from musegen_cli.notation.abc_patches import END, EOP, PAD, TEXT_IDS, VOCAB_SIZE
+from musegen_cli.plugin import END, EOP, PAD, TEXT_IDS, VOCAB_SIZE
 
 
 @dataclass(frozen=True)

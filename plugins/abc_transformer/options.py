@@ -6,23 +6,16 @@ keys, their types and defaults from this dataclass without loading torch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from musegen_cli.training.options import (
-    FRACTION,
-    NON_NEGATIVE,
-    POSITIVE_OR_NONE,
-    POSITIVE_WHOLE,
-    read_options,
-    setting,
-)
+from musegen_cli.plugin import FRACTION, NON_NEGATIVE, POSITIVE_OR_NONE, POSITIVE_WHOLE, TrainingOptions, setting
 
 
 @dataclass(frozen=True)
-class Options:
+class Options(TrainingOptions):
     """Training settings; ``musegen train --set KEY=VALUE`` overrides any of them."""
+
+    owner = "abc-transformer"
 
     max_steps: int = setting(2000, POSITIVE_WHOLE)  # optimizer steps; also the length of the cosine schedule
     max_minutes: float | None = setting(None, POSITIVE_OR_NONE)  # stop earlier when this much wall time has passed
@@ -41,7 +34,3 @@ class Options:
     condition_drop_all: float = setting(0.1, FRACTION)  # ... and all dropped with this one
     char_patch_sample: int | None = setting(None, POSITIVE_OR_NONE)  # spell only this many target patches (NotaGen)
     max_patches: int | None = setting(None, POSITIVE_OR_NONE)  # crop length; default and maximum: the model's context
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], base: Options | None = None) -> Options:
-        return read_options(cls, values, base, owner="abc-transformer")

@@ -26,8 +26,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from musegen_cli.notation.abc_patches import END, EOP, PAD, ends_bar, patch_text, split_units, to_ascii
-from musegen_cli.notation.bar_check import BarCheck
+from musegen_cli.plugin import END, EOP, PAD, BarCheck, ends_bar, patch_text, split_units, to_ascii
 
 from .model import AbcTransformer
 from .static_step import CompiledPatchSteps, StaticCharSteps

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from musegen_cli.errors import UserError
+from musegen_cli.plugin import UserError
 
 from .model import AbcTransformer, KVCache, visible_keys
 

@@ -32,24 +32,30 @@ from typing import Any
 
 import torch
 
-from musegen_cli.contract import ProgressCallback, TrainRequest
-from musegen_cli.device import autocast_dtype
-from musegen_cli.errors import UserError
-from musegen_cli.model_dir import load_weights, read_manifest
-from musegen_cli.notation.abc_patches import END, PAD
-from musegen_cli.notation.patch_batches import LengthBatches, collate, crop_patches
-from musegen_cli.parallel import default_workers
-from musegen_cli.training.loop import (
+from musegen_cli.plugin import (
+    END,
+    PAD,
     Clock,
+    LengthBatches,
+    ProgressCallback,
     ProgressWindow,
+    Run,
+    RunFolder,
+    TrainingFamily,
+    TrainRequest,
+    UserError,
+    autocast_dtype,
+    collate,
+    crop_patches,
     decay_groups,
+    default_workers,
+    load_weights,
     optimizer_step,
+    read_manifest,
     set_learning_rate,
+    start_run,
+    warmup_cosine,
 )
-from musegen_cli.training.run_folder import RunFolder
-from musegen_cli.training.schedule import warmup_cosine
-from musegen_cli.training.start import Family
-from musegen_cli.training.start import start as start_run
 
 from . import conditions as cond
 from .model import PRESETS, AbcTransformer, ModelConfig
@@ -120,7 +126,7 @@ def load_pieces(data: str) -> Dataset:
     """Tunes from a dataset folder, or from `corpus` / music files, which
     `musegen_cli.data.resolve` builds into a cached dataset (labels and splits included);
     test pieces are never used."""
-    from musegen_cli.data.resolve import dataset_folder
+    from musegen_cli.plugin import dataset_folder
 
     dataset = _from_jsonl(dataset_folder(data, workers=default_workers()))
     if not dataset.train:
@@ -207,8 +213,8 @@ def _condition_vocab(pieces: list[Piece], previous: Mapping[str, list[str]] | No
 
 
 #: What `musegen_cli.training.start` needs to resume, init or start an abc-transformer run.
-FAMILY = Family(name=FAMILY_NAME, noun="an abc-transformer", read_options=Options.from_mapping, presets=PRESETS,
-                config_of=model_config_of, saved_config=lambda info: ModelConfig(**info["model"]))
+FAMILY = TrainingFamily(name=FAMILY_NAME, noun="an abc-transformer", read_options=Options.from_mapping,
+                        presets=PRESETS, config_of=model_config_of, saved_config=lambda info: ModelConfig(**info["model"]))
 
 
 # ----- evaluation ---------------------------------------------------------------------------
@@ -256,14 +262,9 @@ def evaluate_split(model_dir: Path, folder: Path, split: str = "test", batch_siz
 
 
 @dataclass
-class _Run:
-    """One run: its settings, data, nets and optimizer, and how far it has come."""
+class _Run(Run[Options, ModelConfig]):
+    """One run: its settings (`Run`), data, nets and optimizer, and how far it has come."""
 
-    request: TrainRequest
-    options: Options
-    config: ModelConfig
-    preset: str
-    seed: int
     dataset: Dataset
     vocab: dict[str, list[str]]  # every condition value seen, kept across fine-tuning
     init_provenance: dict[str, Any] | None  # how the starting model was made, for fine-tuned models

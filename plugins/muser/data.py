@@ -19,11 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from musegen_cli import paths
-from musegen_cli.data.dataset import read_split
-from musegen_cli.errors import UserError
-from musegen_cli.files import atomic_write
-from musegen_cli.parallel import default_workers, map_chunks
+from musegen_cli.plugin import UserError, atomic_write, cache_dir, default_workers, map_chunks, read_split
 
 from . import tokens
 
@@ -47,7 +43,7 @@ class Dataset:
 
 
 def _midi_of_abc(abc: str) -> bytes | None:
-    from musegen_cli.notation.conversion import convert
+    from musegen_cli.plugin import convert
 
     try:
         (piece,) = convert(abc.encode("utf-8"), "abc", "midi")[:1]
@@ -67,7 +63,7 @@ def _rows(midi: bytes | None) -> list[list[int]] | None:
 
 
 def _cached(key: str, make: Callable[[], Any]) -> Any:
-    path = paths.cache_dir() / "muser" / f"{key}.json"
+    path = cache_dir() / "muser" / f"{key}.json"
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8"))
     value = make()
@@ -131,8 +127,7 @@ def _split_records(path: Path, max_pieces: int | None = None) -> list[Piece]:
 
 def midi_quadrant(midi: bytes) -> str | None:
     """The analyzer's emotion quadrant of a MIDI file (None when it cannot tell)."""
-    from musegen_cli.analysis.features import analyze_score
-    from musegen_cli.notation.formats import parse_score
+    from musegen_cli.plugin import analyze_score, parse_score
 
     try:
         return analyze_score(parse_score(midi, "midi")).quadrant
@@ -161,7 +156,7 @@ def _is_valid_split(path: Path) -> bool:
 
 def _midi_folder(data: str) -> Path | None:
     """``data`` as a folder of MIDI files, or None when it names a dataset (or builds one)."""
-    from musegen_cli.data.resolve import is_dataset
+    from musegen_cli.plugin import is_dataset
 
     path = Path(data).expanduser()
     return path if path.is_dir() and not is_dataset(path) and midi_files(path) else None
@@ -169,7 +164,7 @@ def _midi_folder(data: str) -> Path | None:
 
 def load(data: str, max_pieces: int | None = None) -> Dataset:
     """The training and validation pieces named by ``--data`` (test pieces are never used)."""
-    from musegen_cli.data.resolve import dataset_folder
+    from musegen_cli.plugin import dataset_folder
 
     if (folder := _midi_folder(data)) is not None:
         files = midi_files(folder)[:max_pieces] if max_pieces else midi_files(folder)
@@ -191,7 +186,7 @@ def held_out(data: str) -> Dataset:
     """The validation pieces of ``--data`` only, for measuring a model: a dataset's valid split
     (its training split is not tokenized), or the validation share of a MIDI folder; falls back
     to ``load`` (training pieces) when there are none."""
-    from musegen_cli.data.resolve import dataset_folder
+    from musegen_cli.plugin import dataset_folder
 
     if (folder := _midi_folder(data)) is not None:
         valid = [p for f in midi_files(folder) if _is_valid_split(f) and (p := _midi_piece(f)) is not None]

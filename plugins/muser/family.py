@@ -1,23 +1,15 @@
 """The muser family as a musegen model family: ``FAMILY``, found through the entry point
 ``muser = "musegen_plugins.muser.family:FAMILY"``.
 
-This module imports no torch or miditok (``musegen plugins`` and ``--help`` stay fast): each
-slot is a thin object whose methods import ``training`` or ``inference`` when called.
+This module imports no torch or miditok (``musegen plugins`` and ``--help`` stay fast): the
+trainer and sampler slots import ``training`` and ``inference`` when called.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from musegen_cli.registry import Condition, ModelFamily
+from musegen_cli.plugin import Condition, Features, LazySampler, LazyTrainer, ModelFamily
 
 from .options import Options
-
-if TYPE_CHECKING:
-    import torch
-
-    from musegen_cli.contract import ProgressCallback, TrainRequest
 
 NAME = "muser"
 
@@ -32,31 +24,16 @@ CONDITIONS = (
 )
 
 
-class Trainer:
-    """``musegen train --family muser``: both stages, see ``training``; ``options`` holds the
-    ``--set`` keys (``musegen train --help`` lists them)."""
-
-    options = Options
-
-    def train(self, request: TrainRequest, on_progress: ProgressCallback) -> Path:
-        from .training import train
-
-        return train(request, on_progress)
-
-
-class Sampler:
-    def load(self, model_dir: Path, device: torch.device | str = "cpu") -> Any:
-        from .inference import load
-
-        return load(model_dir, device)
-
+#: A loaded muser model writes ABC and transfers elements between pieces (`musegen plugins`).
+FEATURES = Features(output="abc", element_transfer=True, train_options=Options)
 
 FAMILY = ModelFamily(
     name=NAME,
     description="Element-regularized VQ-VAE over compound-word MIDI tokens with an emotion prior (MusER).",
     version="0.1.0",
-    trainer=Trainer(),
-    sampler=Sampler(),
     conditions=CONDITIONS,
     presets=PRESET_SUMMARIES,
+    trainer=LazyTrainer(f"{__package__}.training", options=Options),
+    sampler=LazySampler(f"{__package__}.inference"),
+    features=FEATURES,
 )

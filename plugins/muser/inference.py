@@ -16,9 +16,7 @@ from pathlib import Path
 
 import torch
 
-from musegen_cli.contract import GenerateRequest
-from musegen_cli.errors import UserError
-from musegen_cli.model_dir import load_weights, read_manifest
+from musegen_cli.plugin import GenerateRequest, SamplingOptions, UserError, load_weights, read_manifest
 
 from . import tokens
 from .model import EMOTIONS, NO_EMOTION, ModelConfig, MuserVAE, Prior, sample_logits
@@ -171,15 +169,14 @@ def swap_elements(source: torch.Tensor, donor: torch.Tensor, take: Sequence[str]
 
 
 def _sampling(sampling: Mapping[str, float]) -> tuple[float, int, float]:
-    return (float(sampling.get("temperature", 1.0)), int(sampling.get("top_k", 0)),
-            float(sampling.get("top_p", 1.0)))
+    """(temperature, top_k, top_p): the request's, else musegen's defaults."""
+    chosen = SamplingOptions.of(sampling).resolved()
+    return float(chosen["temperature"]), int(chosen["top_k"]), float(chosen["top_p"])
 
 
 def read_midi(path: Path) -> bytes:
     """MIDI bytes of a music file: MIDI as is, other formats converted by the notation code."""
-    from musegen_cli.files import read_bytes
-    from musegen_cli.notation.conversion import convert
-    from musegen_cli.notation.formats import detect_format
+    from musegen_cli.plugin import convert, detect_format, read_bytes
 
     data = read_bytes(path)
     fmt = detect_format(str(path), data)
@@ -194,7 +191,7 @@ def read_midi(path: Path) -> bytes:
 def midi_to_abc(midi: bytes) -> str:
     """ABC of a decoded piece, through music21 (what the generate writers take); a piece the
     converter cannot read comes back as an ABC tune with no notes, which the checks flag."""
-    from musegen_cli.notation.conversion import convert
+    from musegen_cli.plugin import convert
 
     try:
         piece = convert(midi, "midi", "abc")[0]

@@ -6,25 +6,16 @@ keys, their types and defaults from this dataclass without loading torch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from musegen_cli.errors import UserError
-from musegen_cli.training.options import (
-    FRACTION,
-    NON_NEGATIVE,
-    POSITIVE_OR_NONE,
-    POSITIVE_WHOLE,
-    WHOLE,
-    read_options,
-    setting,
-)
+from musegen_cli.plugin import FRACTION, NON_NEGATIVE, POSITIVE_OR_NONE, POSITIVE_WHOLE, WHOLE, TrainingOptions, setting
 
 
 @dataclass(frozen=True)
-class Options:
+class Options(TrainingOptions):
     """Training settings; ``musegen train --set KEY=VALUE`` overrides any of them."""
+
+    owner = "muser"
 
     vae_steps: int = setting(1500, WHOLE)  # stage 1: VQ-VAE optimizer steps
     prior_steps: int = setting(1000, WHOLE)  # stage 2: prior optimizer steps
@@ -44,9 +35,5 @@ class Options:
     max_pieces: int | None = setting(None, POSITIVE_OR_NONE)  # only this many training pieces, in turn per quadrant
     max_minutes: float | None = setting(None, POSITIVE_OR_NONE)  # stop earlier when this much wall time has passed
 
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], base: Options | None = None) -> Options:
-        options = read_options(cls, values, base, owner="muser")
-        if options.vae_steps + options.prior_steps < 1:
-            raise UserError("vae_steps + prior_steps must be at least 1")
-        return options
+    def conflict(self) -> str | None:
+        return "vae_steps + prior_steps must be at least 1" if self.vae_steps + self.prior_steps < 1 else None

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from musegen_cli.errors import UserError
+from musegen_cli.plugin import UserError
 
 if TYPE_CHECKING:
     import torch

@@ -26,19 +26,21 @@ from typing import Any
 
 import torch
 
-from musegen_cli.contract import ProgressCallback, TrainRequest
-from musegen_cli.model_dir import load_weights
-from musegen_cli.training.loop import (
+from musegen_cli.plugin import (
     Clock,
+    ProgressCallback,
+    Run,
+    RunFolder,
+    SavedState,
+    TrainingFamily,
+    TrainRequest,
     decay_groups,
+    load_weights,
     optimizer_step,
     set_learning_rate,
+    start_run,
+    warmup_cosine,
 )
-from musegen_cli.training.run_folder import RunFolder
-from musegen_cli.training.schedule import warmup_cosine
-from musegen_cli.training.start import Family
-from musegen_cli.training.start import start as start_run
-from musegen_cli.training.state import SavedState
 
 from . import data as muser_data
 from . import tokens
@@ -53,8 +55,8 @@ LOG_EVERY = 10
 FLOOR_RATIO = 0.1
 
 #: What `musegen_cli.training.start` needs to resume, init or start a muser run.
-FAMILY = Family(name=FAMILY_NAME, noun="a muser model", read_options=Options.from_mapping, presets=PRESETS,
-                config_of=config_of, saved_config=lambda info: ModelConfig(**info["model"]))
+FAMILY = TrainingFamily(name=FAMILY_NAME, noun="a muser model", read_options=Options.from_mapping,
+                        presets=PRESETS, config_of=config_of, saved_config=lambda info: ModelConfig(**info["model"]))
 
 
 # ----- windows and batches --------------------------------------------------------------------
@@ -151,14 +153,9 @@ def _emotion_ids(quadrants: Sequence[str | None]) -> torch.Tensor:
 
 
 @dataclass
-class _Run:
-    """What both stages share: the request, the data, the nets and where to write."""
+class _Run(Run[Options, ModelConfig]):
+    """What both stages share: the settings (`Run`), the data, the nets and where to write."""
 
-    request: TrainRequest
-    options: Options
-    config: ModelConfig
-    preset: str
-    seed: int
     device: torch.device
     dataset: muser_data.Dataset
     vae: MuserVAE

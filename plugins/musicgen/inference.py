@@ -17,10 +17,7 @@ from typing import Any
 
 import torch
 
-from musegen_cli.analysis.wav import wav_bytes
-from musegen_cli.contract import GenerateRequest
-from musegen_cli.errors import UserError
-from musegen_cli.model_dir import read_manifest
+from musegen_cli.plugin import GenerateRequest, UserError, read_manifest, wav_bytes
 
 from .weights import FAMILY_NAME, load_pretrained, weights_folder
 

@@ -24,8 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from musegen_cli.analysis.wav import read_wav
-from musegen_cli.steering.capture_args import capture_conditions, choose_layers
+from musegen_cli.plugin import capture_conditions, choose_layers, read_wav
 
 from .inference import MusicgenModel
 

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from musegen_cli.errors import UserError
+from musegen_cli.plugin import UserError
 
 FAMILY_NAME = "musicgen"
 DEFAULT_SOURCE = "facebook/musicgen-small"
@@ -93,8 +93,7 @@ def write_manifest(folder: Path, source: str, provenance: dict[str, Any] | None 
     """Write ``musegen.json`` naming the family and the weights' source."""
     import json
 
-    from musegen_cli.files import atomic_write
-    from musegen_cli.model_dir import MANIFEST, SCHEMA_VERSION
+    from musegen_cli.plugin import MANIFEST, SCHEMA_VERSION, atomic_write
 
     manifest = {"family": FAMILY_NAME, "schema_version": SCHEMA_VERSION, "config": {"source": source},
                 "provenance": dict(provenance or {}), "metrics": {}}

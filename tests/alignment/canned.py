@@ -8,6 +8,7 @@ import json
 import random
 from pathlib import Path
 
+from musegen_cli.contract import Features
 from musegen_cli.registry import ModelFamily
 
 NAME = "canned-abc"
@@ -96,4 +97,4 @@ def family() -> ModelFamily:
     from musegen_plugins.abc_transformer.conditions import CONDITIONS
 
     return ModelFamily(name=NAME, description="test family", sampler=Sampler(), conditions=CONDITIONS,
-                       log_probability=LogProbability())
+                       log_probability=LogProbability(), features=Features(preference_training=True))

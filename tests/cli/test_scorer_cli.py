@@ -67,3 +67,36 @@ def test_help_shows_examples() -> None:
     for command in ("train", "info"):
         result = run(command, "--help")
         assert result.exit_code == 0 and "Examples" in result.output
+
+
+def test_train_family_music_encoder_trains_a_scorer_and_scorer_train_says_it_is_an_alias(debug_data, tmp_path):
+    from musegen_cli.scoring.scorer import load_scorer
+
+    torch.set_num_threads(1)
+    out = tmp_path / "encoder"
+    args = ["train", "--family", "music-encoder", "--data", str(debug_data), "-o", str(out), "--preset", "debug",
+            "--seed", "5", "--device", "cpu", "--set", "pretrain_steps=2", "--set", "align_steps=2",
+            "--set", "eval_every=2", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"model": str(out), "family": "music-encoder", "seed": 5}
+    manifest = json.loads((out / "musegen.json").read_text())
+    assert manifest["family"] == "music-encoder" and manifest["metrics"]["steps"] == {"pretrain": 2, "align": 2}
+    assert load_scorer(out).dim == 16  # the debug preset's shared space
+    resumed = CliRunner().invoke(app, ["train", "-o", str(out), "--resume", "--json", "--device", "cpu"])
+    assert resumed.exit_code == 0 and json.loads(resumed.stdout)["family"] == "music-encoder", resumed.output
+    wrong = CliRunner().invoke(app, ["train", "--family", "music-encoder", "--data", str(debug_data), "-o",
+                                     str(tmp_path / "x"), "--preset", "debug", "--init-from", "default"])
+    assert wrong.exit_code == 2 and "holds a 'abc-transformer' model, not a scorer" in wrong.stderr
+
+    alias = run("train", "--data", debug_data, "-o", tmp_path / "y", "--preset", "huge")
+    notice = [line for line in alias.stderr.splitlines() if "alias of `musegen train --family music-encoder`" in line]
+    assert alias.exit_code == 2 and len(notice) == 1
+
+
+def test_plugins_and_models_list_the_music_encoder() -> None:
+    listing = json.loads(CliRunner().invoke(app, ["plugins", "--json"]).stdout)
+    (family,) = [f for f in listing["families"] if f["name"] == "music-encoder"]
+    assert family["capabilities"] == ["trainer", "presets"] and "pretrain_steps" in family["features"]["train_options"]
+    models = json.loads(CliRunner().invoke(app, ["models", "--json"]).stdout)
+    assert {"name": "scorer", "family": "music-encoder"}.items() <= next(m for m in models if m["name"] == "scorer").items()

@@ -151,6 +151,7 @@ def test_a_bundled_model_is_the_default_for_generate(cli_model, monkeypatch, tmp
     bundled = tmp_path / "weights"
     shutil.copytree(cli_model, bundled / "default")
     monkeypatch.setattr(family, "BUNDLED_DIR", bundled)
+    monkeypatch.setenv("MUSEGEN_PLUGINS", "abc-transformer")  # the family under test (music-encoder bundles a scorer)
     listed = json.loads(invoke("models", "--json").stdout)
     assert {(m["name"], m["family"], m["source"]) for m in listed} == {("default", "abc-transformer", "bundled")}
     result = invoke("generate", "--emotion", "Q1", "--seed", "2", "--bars", "4", "--json")
