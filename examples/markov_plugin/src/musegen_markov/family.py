@@ -5,10 +5,11 @@ musegen finds `FAMILY` through the entry point in pyproject.toml and calls only 
 - `MarkovTrainer.train(request, on_progress)` for `musegen train --family bar-markov`;
 - `MarkovSampler.load(model_dir, device).generate(request)` for `musegen generate`.
 
-Everything it uses from musegen is public: the request types (`musegen_cli.contract`), the
-model directory (`musegen_cli.model_dir`), `UserError` for one-line errors (exit code 2),
-and `split_abc_tunes`. torch is imported inside the methods that need it, so that
-`musegen plugins` and `musegen --help` stay fast.
+Everything it uses from musegen comes from one module, `musegen_cli.plugin`: the family and
+request types, the declared `Features`, the model directory (`read_manifest`, `load_weights`,
+`write_model_dir`), `UserError` for one-line errors (exit code 2), the typed sampling options
+with musegen's defaults, and `split_abc_tunes`. torch is imported inside the methods that
+need it, so that `musegen plugins` and `musegen --help` stay fast.
 """
 
 from __future__ import annotations
@@ -17,10 +18,7 @@ import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from musegen_cli.errors import UserError
-from musegen_cli.model_dir import load_weights, read_manifest, write_model_dir
-from musegen_cli.registry import Condition, ModelFamily
-
+from musegen_cli.plugin import Condition, Features, ModelFamily, UserError, load_weights, read_manifest, write_model_dir
 from musegen_markov import __version__
 from musegen_markov.chain import MarkovChain
 from musegen_markov.tunes import TEMPLATE_FIELDS, Tune, format_tune, parse_tune, read_tunes
@@ -28,7 +26,7 @@ from musegen_markov.tunes import TEMPLATE_FIELDS, Tune, format_tune, parse_tune,
 if TYPE_CHECKING:
     import torch
 
-    from musegen_cli.contract import GenerateRequest, ProgressCallback, TrainRequest
+    from musegen_cli.plugin import GenerateRequest, ProgressCallback, TrainRequest
 
 NAME = "bar-markov"
 
@@ -202,11 +200,9 @@ class MarkovModel:
     def generate(self, request: GenerateRequest) -> list[str]:
         candidates = self._templates_for(request.conditions)
         prime = _parse_prime(request.prime) if request.prime else None
-        sampling = {
-            "temperature": float(request.sampling.get("temperature", 1.0)),
-            "top_k": int(request.sampling.get("top_k", 0)),
-            "top_p": float(request.sampling.get("top_p", 1.0)),
-        }
+        chosen = request.sampling.resolved()  # what the request sets, else musegen's defaults
+        sampling = {"temperature": float(chosen["temperature"]), "top_k": int(chosen["top_k"]),
+                    "top_p": float(chosen["top_p"])}
         max_bars = request.max_bars or self.max_bars
         rng = random.Random(request.seed)  # one generator for the batch: same seed, same tunes
         pieces = []
@@ -269,7 +265,7 @@ class MarkovModel:
 
 
 def _parse_prime(text: str) -> Tune:
-    from musegen_cli.notation.formats import split_abc_tunes
+    from musegen_cli.plugin import split_abc_tunes
 
     tunes = split_abc_tunes(text)
     tune = parse_tune(tunes[0], require_key=False) if tunes else None
@@ -289,4 +285,6 @@ FAMILY = ModelFamily(
         Condition("key", "a key the training tunes used, e.g. G or Ador (K: field)"),
     ),
     presets={name: preset["summary"] for name, preset in PRESETS.items()},
+    # What a loaded chain offers beyond `generate`: ABC out, no streaming, fp32 only (the defaults).
+    features=Features(output="abc"),
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from musegen_cli.notation.formats import split_abc_tunes
+from musegen_cli.plugin import split_abc_tunes
 
 #: The header fields a generated tune needs; together they make a tune's "template".
 TEMPLATE_FIELDS = ("M", "L", "K")
