@@ -25,6 +25,11 @@ The bounds are ``generation_speed``'s, measured in the same run (best of before 
 rows): the bandwidth bound (B x streaming read rate / (weight bytes + B x KV-cache bytes) per
 character) and the compute bound (matmul rate / FLOPs per character), from
 ``estimate_costs`` at the row's context and the characters per patch the row wrote.
+
+On a CPU that other processes share, give ``--threads 1``: with as many threads as busy
+cores, every small operation waits for a thread the scheduler has put aside (seen here on 2
+cores shared with a training job, notagen-small at batch 1 and 64 patches: musegen wrote 15.8
+characters/s on 2 threads, 33.9 on 1, and the source loop 2.1 and 7.8).
 """
 
 from __future__ import annotations
