@@ -111,3 +111,20 @@ def test_a_multi_voice_prime_on_an_imported_notagen_model(checkpoint, tmp_path):
     result = run("generate", "--model", tmp_path / "m", "--prime", prime)
     assert result.exit_code == 2 and "different numbers of bars" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_multi_voice_piece_is_scored_in_notagens_layout(checkpoint, tmp_path):
+    source, _, path = checkpoint
+    if source != "notagen":
+        pytest.skip("interleaved pieces are NotaGen's")
+    from tests.plugins.abc_transformer.test_notagen_data import INTERLEAVED, PIANO
+
+    assert run("models", "import", path, "--from", source, "-o", tmp_path / "m").exit_code == 0
+    (tmp_path / "blocks.abc").write_text(PIANO)
+    (tmp_path / "interleaved.abc").write_text(INTERLEAVED)
+    result = run(
+        "score", tmp_path / "blocks.abc", tmp_path / "interleaved.abc", "--logprob", "--model", tmp_path / "m", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    blocks, interleaved = json.loads(result.stdout)
+    assert blocks["chars"] == interleaved["chars"] and blocks["logprob"] == pytest.approx(interleaved["logprob"])
