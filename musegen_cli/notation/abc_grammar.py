@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass, field
 
 from musegen_cli.notation.abc.fields import meter_value, read_key
-from musegen_cli.notation.abc.modes import canonical_mode
+from musegen_cli.notation.abc.modes import canonical_mode, tonic_triad
 from musegen_cli.notation.abc.text import field_readable, strip_comment
 from musegen_cli.notation.abc_durations import MAX_SLASHES
 from musegen_cli.notation.abc_patches import FIELD
@@ -124,6 +124,8 @@ class TuneGrammar:
         self.declared: list[str] = []  # voice ids of the header's V: lines, in order
         self.shorthands = set(SHORTHANDS)
         self.key: dict[str, int] = {}
+        self.triad: frozenset[int] | None = None  # pitch classes of the tonic triad of the key in force
+        self.last_onset: list[int] = []  # MIDI numbers of the last note or chord written
         self.voices: dict[str, _Voice] = {}
         self.voice = ""  # the voice in force ("" before any V:)
         self.appeared: list[str] = []  # voices in the order the body first named them
@@ -164,6 +166,14 @@ class TuneGrammar:
         elif self.music_open:
             found.append("the music does not end with a bar line")
         return found + self.open_faults()
+
+    def closes_on_triad(self) -> bool | None:
+        """Whether every pitch of the last note or chord is in the tonic triad of the key in
+        force (the analyzer's `ends_in_tonic_triad`, read from the text); None without a
+        tonic or a note."""
+        if self.triad is None or not self.last_onset:
+            return None
+        return all(midi % 12 in self.triad for midi in self.last_onset)
 
     def open_faults(self) -> list[str]:
         """Slurs and ties the music leaves open (a tune may not end with one)."""
@@ -230,6 +240,8 @@ class TuneGrammar:
             self._fault(f"unreadable key {shown[:30]}")
         else:
             self.key = alters
+            key = read_key(strip_comment(value))
+            self.triad = tonic_triad(key.tonic, key.mode) if key.tonic and key.mode else None
         if not self.in_body and self.declared:
             self.voice = self.declared[0]  # readers put music before any V: in the first voice
         self.in_body = True
@@ -463,6 +475,7 @@ class TuneGrammar:
                 self._fault(f"a tie between different pitches ({_name(state.tie.pitches)}-{_name(pitches)})")
         self._count_slur_note()
         state.tie = _Tie([(p[0], p[1], p[2]) for p in tied]) if tied else None
+        self.last_onset = [pitch[2] for pitch in pitches]
         self._sounding()
 
     @staticmethod

@@ -3,15 +3,18 @@
 `BarCheck` follows one tune unit by unit (header lines, then bars, as `abc_patches` cuts
 them; a unit longer than one patch arrives in pieces) and judges bars against the meter in
 force (`M:`, and `L:` or the default the header's meter implies; inline and body changes
-count). The rule is the analyzer's (`analysis.bars`): a bar fits when its length equals the
-meter's; a short bar also fits as the first bar of a voice (the pickup), as a bar that
-closes a section (`:|`, `||`, `|]`, `::`) when it and one of the voice's pickups make up a
-full bar, or as a later bar that opens a section (after those lines, or starting with
-`|:`) when it and a short section end already written make up a full bar. The check
-cannot see the future, so it asks that later pickup for its partner in the past: an
-unpaired one is what the analyzer counts off. Over-long bars never fit, and a bar is
+count), timed by the ABC reader (`abc.bar_time`) as the analyzer times a finished piece.
+The rule is what both abc2abc (abcMIDI's checker) and the analyzer (`analysis.bars`) accept,
+in the order the bars are written: a bar fits when its length equals the meter's; the
+tune's first bar may be short (the pickup: abc2abc exempts only the bar before its first
+bar line, in any voice); a later short bar fits only when a repeat sign closes it (`:|`,
+`::`, `|:`) in a one-voice tune, and then the next bar must make up the full bar with it
+(abc2abc carries the short count into the next bar; the analyzer pairs a short section end
+with a short opening), or it ends the tune when a pickup already written completes it. A
+short bar before `|`, `||` or `|]` never fits (abc2abc: "Bar 6 is 1/8 not 2/4"), nor does
+an unpaired later pickup. Over-long bars never fit, and a bar is
 refused as soon as its notes overflow the meter, before its bar line. Music without a meter
-is given the benefit of the doubt, and so is a bar the duration reader does not understand,
+is given the benefit of the doubt, and so is a bar the ABC reader cannot time (`abc.bar_time`),
 unless the check is `strict` (as the sampler's is: a model's bar that cannot be read is
 worth writing again).
 
@@ -32,9 +35,9 @@ import copy
 import re
 from fractions import Fraction
 
+from musegen_cli.notation.abc.bar_time import bar_length
 from musegen_cli.notation.abc.fields import meter_value
 from musegen_cli.notation.abc.text import INLINE_FIELD, field_readable
-from musegen_cli.notation.abc_durations import segment_length
 from musegen_cli.notation.abc_grammar import TuneGrammar
 from musegen_cli.notation.abc_patches import FIELD
 
@@ -50,15 +53,20 @@ SLUR_BARS = 8
 
 
 class BarCheck:
-    def __init__(self, strict: bool = False) -> None:
+    def __init__(self, strict: bool = False, cadence: bool = False) -> None:
         self.strict = strict
+        #: The tune may end only on a cadence: its last note or chord in the tonic triad
+        #: (`misfit_at_end`, `at_section_end`; a strict check, which reads the pitches).
+        self.cadence = cadence and strict
         self.meter: str | None = None
         self.unit: Fraction | None = None
         self.voice = ""  # "" is also the first named voice: music before any V: belongs to it
         self.first_voice: str | None = None
         self.voices_started: set[str] = set()
-        self.pickups: dict[str, set[Fraction]] = {}  # voice -> lengths of its short section openings
-        self.endings: dict[str, set[Fraction]] = {}  # voice -> lengths of its short section ends
+        self.voice_ids: set[str] = set()  # every voice named, in the header or the body
+        self.pickups: set[Fraction] = set()  # lengths of the short opening bars written
+        self.carry = Fraction(0)  # what a short bar closed by a repeat sign leaves the next bar to fill
+        self.bar_lines = 0  # bar lines written in the body, every voice (abc2abc's bar number)
         self.section_open: set[str] = set()  # voices whose last bar closed a section
         self.in_body = False
         self.pending = ""  # the start of a unit longer than one patch
@@ -89,21 +97,23 @@ class BarCheck:
             return 0
         expected = self._expected(unit)
         body = self._music(unit)
-        length = segment_length(body, whole_bar=bool(_BAR_END.search(unit))) if body else None
-        if expected is None or body is None:
+        length = self._length(unit, body, whole_bar=bool(_BAR_END.search(unit))) if body else None
+        if expected is None:
             return 0
+        if body is None:  # bar lines only: one without a repeat sign leaves a short count short
+            return 1 if self.carry and _BAR_END.search(unit) and not self._carries(unit) else 0
         if length is None:
             return 2 if self.strict else 0
-        if length > expected:
+        total = self.carry + length
+        if total > expected:
             return 1  # over-long, or already overflowing before its bar line
-        if not _BAR_END.search(unit) or length == expected:
+        if not _BAR_END.search(unit) or total == expected:
             return 0
-        voice, rest = self._voice_after(unit), expected - length
-        if voice not in self.voices_started:
-            return 0  # the first bar's pickup
-        if (voice in self.section_open or self._opens_section(unit)) and rest in self.endings.get(voice, ()):
-            return 0  # a later pickup, completed by a short section end already written
-        return 0 if _SECTION_END.search(unit) and rest in self.pickups.get(voice, ()) else 1
+        if self.carry:
+            return 1  # the bar after a short repeat must make up the full bar
+        if self._first_bar(unit):
+            return 0  # the pickup
+        return 0 if self._carries(unit) and not self._several_voices(unit) else 1
 
     def misfit_at_end(self) -> int:
         """How badly the tune fails if it ends here: a bar still open is its last bar (a
@@ -111,7 +121,18 @@ class BarCheck:
         strict check also wants that bar line written, and no slur or tie left open."""
         if self.pending.strip():  # a strict check wants the last bar line written, too
             return max(self.misfit("|]"), 1) if self.strict and self._music(self.pending) else self.misfit("|]")
-        return 2 if self.strict and self.grammar.open_faults() else 0
+        if self.strict and self.grammar.open_faults():
+            return 2
+        return 0 if self._carry_completed() and self._cadence_done() else 1
+
+    def _cadence_done(self) -> bool:
+        return not self.cadence or self.grammar.closes_on_triad() is not False
+
+    def _carry_completed(self) -> bool:
+        """Whether a short last bar closed by a repeat sign (the count carried) makes up a
+        full bar with a pickup written before it, as the analyzer pairs a last bar."""
+        expected = self._expected("")
+        return not self.carry or expected is None or expected - self.carry in self.pickups
 
     def misfit_as_last(self, text: str) -> int:
         """How badly ``text`` fails as the tune's last unit: its own misfit, or else that of
@@ -121,6 +142,7 @@ class BarCheck:
             return misfit
         after = copy.deepcopy(self)
         after.add(text)
+        after.cadence = False  # a piece cut at its length cap ends where the cap falls
         return after.misfit_at_end()
 
     @property
@@ -128,8 +150,8 @@ class BarCheck:
         """Whether the tune, cut before the unit still open, would end cleanly: it has one
         voice, its last bar closed a section (so no pickup waits for its partner) and, in a
         strict check, no slur or tie is left open."""
-        return (len(self.voices_started) == 1 and self.voice in self.section_open
-                and not (self.strict and self.grammar.open_faults()))
+        return (len(self.voices_started) == 1 and self.voice in self.section_open and self._carry_completed()
+                and self._cadence_done() and not (self.strict and self.grammar.open_faults()))
 
     def _unreadable(self, name: str, value: str) -> bool:
         """Whether a header line is one a strict check refuses: a meter or unit length no
@@ -180,14 +202,19 @@ class BarCheck:
             return
         body = self._music(unit)
         closes = bool(_SECTION_END.search(unit))
+        first = self._first_bar(unit)
+        self.bar_lines += len(_BAR_TOKENS.findall(INLINE_FIELD.sub("", unit)))
         if body:
-            length = segment_length(body)
-            if length is not None and expected is not None and length < expected:
-                if self.voice not in self.voices_started or self.voice in self.section_open or self._opens_section(unit):
-                    self.pickups.setdefault(self.voice, set()).add(length)
-                if closes:
-                    self.endings.setdefault(self.voice, set()).add(length)
+            length = self._length(unit, body)
+            total = self.carry + (length or 0)
+            if length is not None and expected is not None and length < expected and (first or self.carry):
+                self.pickups.add(length)  # the tune's pickup, or the bar that completes a short repeat
+            # abc2abc's count: a bar that misses the meter at a repeat sign hands its count on
+            mismatch = length is not None and expected is not None and total != expected
+            self.carry = total if mismatch and not first and self._carries(unit) else Fraction(0)
             self.voices_started.add(self.voice)
+        elif not self._carries(unit):
+            self.carry = Fraction(0)
         if closes or (not body and ("|:" in unit or "::" in unit)):
             self.section_open.add(self.voice)
         elif body:
@@ -203,6 +230,23 @@ class BarCheck:
         """Forget the unit still open (its writer is about to write it again)."""
         self.pending = ""
 
+    def _first_bar(self, unit: str) -> bool:
+        """Whether ``unit`` is the tune's first bar: no bar line before its music, in any voice."""
+        return self.bar_lines == 0 and not _BAR_TOKENS.match(INLINE_FIELD.sub("", unit).lstrip())
+
+    @staticmethod
+    def _carries(unit: str) -> bool:
+        """Whether the bar line closing ``unit`` holds a repeat sign (abc2abc then carries a
+        short count on instead of reporting it)."""
+        match = _BAR_END.search(unit)
+        return match is not None and ":" in match.group(1)
+
+    def _several_voices(self, unit: str) -> bool:
+        """Whether the tune has named more than one voice (abc2abc counts bars across voices,
+        so a count carried from one voice's section end would fill another's bar)."""
+        named = {value.split()[0] for name, value in _INLINE.findall(unit) if name == "V" and value.split()}
+        return len(self.voice_ids | named) > 1
+
     def _field(self, name: str, value: str) -> None:
         if name == "M":
             self.meter = value
@@ -210,6 +254,7 @@ class BarCheck:
             self.unit = _fraction(value)
         elif name == "V" and value.split():
             voice_id = value.split()[0]
+            self.voice_ids.add(voice_id)
             self.first_voice = self.first_voice or voice_id
             self.voice = self._voice_key(voice_id)
 
@@ -220,19 +265,18 @@ class BarCheck:
         length = _fraction(inline["L"]) if "L" in inline else self.unit
         return None if bar is None else bar / (length or Fraction(1, 8))
 
-    def _voice_after(self, unit: str) -> str:
-        voices = [value.split()[0] for name, value in _INLINE.findall(unit) if name == "V" and value.split()]
-        return self._voice_key(voices[-1]) if voices else self.voice
+    def _length(self, unit: str, body: str, whole_bar: bool = False) -> Fraction | None:
+        """The length of a bar's notes in units of the `L:` in force, timed by the ABC reader
+        (`abc.bar_time`), as the analyzer times a finished piece's bars."""
+        inline = {name: value.strip() for name, value in _INLINE.findall(unit)}
+        length = _fraction(inline["L"]) if "L" in inline else self.unit
+        return bar_length(body, length or Fraction(1, 8), inline.get("M", self.meter), whole_bar)
 
     def _voice_key(self, voice_id: str) -> str:
-        """The key a voice's bars are kept under. The first voice named (in the header or
-        the body) shares the key of the music written before any `V:`, as readers put that
-        music in the first voice: its pickup is that music's first bar, not its own."""
+        """The key a voice's section ends are kept under. The first voice named (in the
+        header or the body) shares the key of the music written before any `V:`, as readers
+        put that music in the first voice."""
         return "" if voice_id == (self.first_voice or voice_id) else voice_id
-
-    @staticmethod
-    def _opens_section(unit: str) -> bool:
-        return INLINE_FIELD.sub("", unit).lstrip().startswith(("|:", "::"))
 
     @staticmethod
     def _music(unit: str) -> str | None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
+
 from musegen_cli.notation.abc_patches import split_units
 from musegen_cli.notation.bar_check import BarCheck
 
@@ -22,19 +26,26 @@ def test_full_bars_fit_and_miscounted_ones_do_not():
 def test_pickups_and_the_section_ends_that_complete_them_may_be_short():
     tune = "X:1\nM:4/4\nL:1/8\nK:D\nA|d2f2 a2f2|d2B2 A3:|\n|:f|d2f2 a2f2|d6 z:|\n"
     assert all(ok for _, ok in verdicts(tune))
-    unpaired = "X:1\nM:4/4\nL:1/8\nK:D\nd2f2 a2f2|d2B2 A2:|\n"  # no pickup to complete
-    assert verdicts(unpaired)[-1] == ("d2B2 A2:|", False)
+    check = BarCheck()
+    for unit in split_units("X:1\nM:4/4\nL:1/8\nK:D\nd2f2 a2f2|d2B2 A2:|"):
+        check.add(unit)
+    assert check.misfit_at_end() == 1  # no pickup completes the short last bar
+    assert check.fits("|:f2|") and not check.fits("|:f|") and not check.fits("d2f2 a2f2|")
     assert not any(ok for _, ok in verdicts("X:1\nM:4/4\nL:1/8\nK:D\nd2f2 a2f2|d2B2|d2f2 a2f2|\n")[1:2])
 
 
-def test_a_later_pickup_needs_a_short_section_end_before_it():
-    # After a full closing bar, a short opening bar would stay unpaired: the analyzer counts it off.
+def test_a_later_pickup_must_complete_the_short_repeat_just_before_it():
+    # After a full closing bar a short opening bar is a bar of the wrong length (abc2abc) and
+    # stays unpaired (the analyzer); after a short `:|` the next bar must make up the rest.
     unpaired = "X:1\nM:4/4\nL:1/8\nK:D\nA|d2f2 a2f2|d2B2 A4:|\nf|d2f2 a2f2|\n"
     assert verdicts(unpaired)[-2] == ("f|", False)
     paired = "X:1\nM:4/4\nL:1/8\nK:D\nA|d2f2 a2f2|d2B2 A3:|\nf|d2f2 a2f2|\n"
-    assert verdicts(paired)[-2] == ("f|", True)
+    assert verdicts(paired)[-2:] == [("f|", True), ("d2f2 a2f2|", True)]
     # A line that starts with a note and a repeat sign is a bar, not a field line.
-    assert verdicts("X:1\nM:2/4\nL:1/8\nK:G\nd|GGGA|G4:|\nd:|BGB2|\n")[-2] == ("d:|", False)
+    assert verdicts("X:1\nM:2/4\nL:1/8\nK:G\nd|GGGA|G4:|\nd:|BGB2|\n")[-2:] == [("d:|", True), ("BGB2|", False)]
+    # Short bars closed by `||`, `|]` or a plain `|` are never paired (abc2abc: "Bar 3 is 3/8 not 4/4").
+    assert verdicts("X:1\nM:4/4\nL:1/8\nK:D\nA|d2f2 a2f2|d2B2 A3||\nf|d2f2 a2f2|]\n")[2:4] == [
+        ("d2B2 A3||", False), ("f|", False)]
 
 
 def test_ending_inside_a_short_bar_does_not_fit():
@@ -52,9 +63,11 @@ def test_meter_and_length_follow_changes_and_defaults():
     assert verdicts("X:1\nM:3/4\nL:1/4\nK:C\nC D E F|\n") == [("C D E F|", False)]
 
 
-def test_voices_each_get_a_pickup_and_free_meter_or_unknown_syntax_pass():
+def test_only_the_tunes_first_bar_is_a_pickup_and_free_meter_or_unknown_syntax_pass():
+    # abc2abc counts bars across voices: a second voice's short first bar is "Bar 1 is 1/4 not 3/4".
     tune = "X:1\nM:3/4\nL:1/4\nV:1\nV:2\nK:C\n[V:1]c|[V:2]C|[V:1]c d e|[V:2]C D|\n"
-    assert verdicts(tune) == [("[V:1]c|", True), ("[V:2]C|", True), ("[V:1]c d e|", True), ("[V:2]C D|", False)]
+    assert verdicts(tune) == [("[V:1]c|", True), ("[V:2]C|", False), ("[V:1]c d e|", True), ("[V:2]C D|", False)]
+    assert [ok for _, ok in verdicts("X:1\nM:3/4\nL:1/4\nK:C\n|:c|c d e|c d e:|\n")] == [False, True, True]
     assert all(ok for _, ok in verdicts("X:1\nM:none\nK:C\nabcdefg|\n"))
     assert all(ok for _, ok in verdicts("X:1\nM:4/4\nK:C\nab &cd|\n"))
 
@@ -66,7 +79,7 @@ def test_music_before_any_voice_belongs_to_the_first_voice_named():
 
     tune = "X:1\nM:3/4\nL:1/4\nK:C\nc|c d e|[V:1]c|c d e|[V:2]C|C D E|\n"
     assert verdicts(tune) == [("c|", True), ("c d e|", True), ("[V:1]c|", False), ("c d e|", True),
-                              ("[V:2]C|", True), ("C D E|", True)]
+                              ("[V:2]C|", False), ("C D E|", True)]
     assert [off_meter_bars(voice) for voice in read_abc_bars(tune)] == [[2], []]
 
 
@@ -176,3 +189,58 @@ def test_no_section_end_with_a_slur_open_and_the_last_bar_must_close_it():
     assert open_slur.misfit("d2 e2|") == 0  # as a bar on the way, it may run on
     assert open_slur.misfit_as_last("d2 e2|") == 2 and open_slur.misfit_as_last("d2 e2)|") == 0
     assert _strict_body("G2 A2|").misfit_as_last("B2 c2-|") == 2  # a tie to no note
+
+
+#: Bodies (under M:4/4, L:1/8) that abc2abc's bar count accepts or refuses, with and without pickups.
+COUNTED = (
+    "A|d2f2 a2f2|d2B2 A3:|\n|:f|d2f2 a2f2|d6 z:|\n",  # short repeats completed by the next bar
+    "A|d2f2 a2f2|d2B2 A3::f|d2f2 a2f2|d6 z:|\n",
+    "A|d2f2 a2f2|d2B2 A3||\nf|d2f2 a2f2|]\n",  # a short bar at `||`
+    "A|d2f2 a2f2|d2B2 A4::f|d2f2 a2f2|]\n",  # a later pickup after a full bar
+    "A|d2f2 a2f2|d2B2 A3:|\nd2f2 a2f2|]\n",  # a short repeat the next bar does not complete
+    "|:A|d2f2 a2f2|d2B2 A3:|\n",  # a bar line before the pickup makes it bar 1
+    "d2f2 a2f2|d2B2 A3|]\n",  # a short last bar at `|]`
+    "A|d2f2 a2f2|d2B2 A3:|\n",  # a short last repeat (abc2abc does not count the end)
+)
+
+
+@pytest.mark.skipif(shutil.which("abc2abc") is None, reason="abc2abc is not installed")
+@pytest.mark.parametrize("body", COUNTED)
+def test_the_bar_rule_agrees_with_abc2abc(body: str) -> None:
+    from musegen_cli.notation.abc_tools import tool_messages
+
+    tune = "X:1\nT:t\nM:4/4\nL:1/8\nK:D\n" + body
+    check, fits = BarCheck(), True
+    for unit in split_units(tune):
+        fits = fits and check.fits(unit)
+        check.add(unit)
+    counted_wrong = any(m.startswith("%Error : Bar ") for m in tool_messages(tune, "abc2abc"))
+    assert (fits and check.misfit_at_end() == 0) == (not counted_wrong)
+
+
+@pytest.mark.parametrize("music,meter,units", [
+    ("A>B c<d", "4/4", 4),  # ABC 2.1 4.4: broken rhythm 3/2 + 1/2
+    ("(3ABc d2", "4/4", 4),  # 4.13: three in the time of two
+    ("(5abcde f", "6/8", 4),  # compound meter: five in the time of three
+    ("[CEG]2 {g}A B/C/", "4/4", 4),  # a chord lasts its first note; grace notes take no time
+    ("Z", "3/4", 6),  # a bar of rest is the meter's length
+    ("A2 #B", "4/4", None),  # what the reader skips is not timed
+])
+def test_bars_are_timed_by_the_abc_reader(music: str, meter: str, units: int | None) -> None:
+    from fractions import Fraction
+
+    from musegen_cli.notation.abc.bar_time import bar_length
+
+    assert bar_length(music, Fraction(1, 8), meter) == units
+
+
+def test_a_cadence_check_ends_a_tune_only_on_the_tonic_triad():
+    for last, ends in (("G4 B4|", True), ("D4 d4|", True), ("A4 ^F4|", False), ("G4 [DFA]4|", False)):
+        check = BarCheck(strict=True, cadence=True)
+        for unit in ("X:1\n", "T:t\n", "M:4/4\n", "L:1/8\n", "K:G\n", "GABc d4|", last):
+            check.add(unit)
+        assert (check.misfit_at_end() == 0) is ends, last
+        plain = BarCheck(strict=True)
+        for unit in ("X:1\n", "T:t\n", "M:4/4\n", "L:1/8\n", "K:G\n", "GABc d4|", last):
+            plain.add(unit)
+        assert plain.misfit_at_end() == 0
