@@ -69,6 +69,9 @@ class SamplingConfig:
     min_bars: int | None = None  # the end patch is not written before this many bars
     end_bars: int | None = None  # from this many bars on, a row ends at its next section end
     bar_retries: int = 0  # write a bar again (up to this many times) when it does not fit the meter
+    #: With ``bar_retries``, a row may end (its end patch, or a section end past ``end_bars``)
+    #: only on a cadence: its last note or chord in the tonic triad (`BarCheck.cadence`).
+    end_on_cadence: bool = False
     filter_order: str = "tkp"  # one of FILTER_ORDERS
 
     def __post_init__(self) -> None:
@@ -316,10 +319,10 @@ def stream(model: AbcTransformer, prompts: Sequence[str], config: SamplingConfig
     return _run(model, encoded, lengths, config, generator, use_cache, list(prompts), compile_steps)
 
 
-def _bar_check(prompt: str) -> BarCheck:
+def _bar_check(prompt: str, cadence: bool = False) -> BarCheck:
     """A bar check that has read the prompt's complete units (an unfinished last unit is
     completed by the first generated patch, which the check then reads whole)."""
-    check = BarCheck(strict=True)
+    check = BarCheck(strict=True, cadence=cadence)
     units = split_units(to_ascii(prompt))
     if units and not prompt.endswith("\n") and not ends_bar(units[-1]):
         units = units[:-1]
@@ -490,7 +493,7 @@ def _run(model: AbcTransformer, encoded: list[tuple[list[list[int]], list[int]]]
              else _RecomputeSteps(model, batch, lengths))
     active = list(range(len(encoded)))
     checking = config.bar_retries and fmt.name == "musegen"  # bar checks read musegen's units
-    rows = [_Row(length, _bar_check(text) if checking else None)
+    rows = [_Row(length, _bar_check(text, config.end_on_cadence) if checking else None)
             for length, text in zip(lengths.tolist(), prompt_texts)]
     body_start = getattr(fmt, "body_start", None)
     in_body = [body_start is not None and body_start[0] in text for text in prompt_texts]
