@@ -8,7 +8,9 @@ The rule is what both abc2abc (abcMIDI's checker) and the analyzer (`analysis.ba
 in the order the bars are written: a bar fits when its length equals the meter's; the
 tune's first bar may be short (the pickup: abc2abc exempts only the bar before its first
 bar line, in any voice); a later short bar fits only when a repeat sign closes it (`:|`,
-`::`, `|:`) in a one-voice tune, and then the next bar must make up the full bar with it
+`::`, `|:`) in a one-voice tune (a strict check also wants a pickup already written to
+complete it: a model's `f4 e/2 d2 :|` under a one-unit pickup asks for a complement no one
+writes), and then the next bar must make up the full bar with it
 (abc2abc carries the short count into the next bar; the analyzer pairs a short section end
 with a short opening), or it ends the tune when a pickup already written completes it. A
 short bar before `|`, `||` or `|]` never fits (abc2abc: "Bar 6 is 1/8 not 2/4"), nor does
@@ -48,7 +50,8 @@ _BAR_START = re.compile(r"^\s*(\|:|::|\[\|)?\s*(\[?\d+(?:[,-]\d+)*)?")
 _BAR_TOKENS = re.compile(r"\[\||:*\|[\]|:]*|::")
 #: Bar lines a slur may stay open over in a strict check. The bundled model opens a slur it
 #: then forgets (`(B2 |` and never a `)`); refused at its 8th bar, the bar is written again
-#: with the `)` the model was unlikely to write 50 bars later.
+#: with the `)` the model was unlikely to write 50 bars later. Refused there only: when no try
+#: closes it, later bars are not refused for it (each would spend its whole budget in vain).
 SLUR_BARS = 8
 
 
@@ -113,7 +116,10 @@ class BarCheck:
             return 1  # the bar after a short repeat must make up the full bar
         if self._first_bar(unit):
             return 0  # the pickup
-        return 0 if self._carries(unit) and not self._several_voices(unit) else 1
+        if self._carries(unit) and not self._several_voices(unit) and (expected - total in self.pickups
+                                                                         or not self.strict):
+            return 0  # a short section end; the next bar must complete it
+        return 1
 
     def misfit_at_end(self) -> int:
         """How badly the tune fails if it ends here: a bar still open is its last bar (a
@@ -121,7 +127,7 @@ class BarCheck:
         strict check also wants that bar line written, and no slur or tie left open."""
         if self.pending.strip():  # a strict check wants the last bar line written, too
             return max(self.misfit("|]"), 1) if self.strict and self._music(self.pending) else self.misfit("|]")
-        if self.strict and self.grammar.open_faults():
+        if self.strict and self._open_faults():
             return 2
         return 0 if self._carry_completed() and self._cadence_done() else 1
 
@@ -151,7 +157,14 @@ class BarCheck:
         voice, its last bar closed a section (so no pickup waits for its partner) and, in a
         strict check, no slur or tie is left open."""
         return (len(self.voices_started) == 1 and self.voice in self.section_open and self._carry_completed()
-                and self._cadence_done() and not (self.strict and self.grammar.open_faults()))
+                and self._cadence_done() and not (self.strict and self._open_faults()))
+
+    def _open_faults(self) -> list[str]:
+        """The slurs and ties left open that keep a tune from ending. A slur kept open past
+        its `SLUR_BARS`-th bar line (no try closed it) no longer does: the piece fails the
+        strict piece check whatever comes, so it may as well end and be written again."""
+        found = self.grammar.open_faults()
+        return [fault for fault in found if "slur" not in fault] if self.slur_bars >= SLUR_BARS else found
 
     def _unreadable(self, name: str, value: str) -> bool:
         """Whether a header line is one a strict check refuses: a meter or unit length no
@@ -164,7 +177,7 @@ class BarCheck:
 
     def _keeps_slur_open(self, unit: str) -> bool:
         """Whether ``unit`` is a bar that leaves a slur open over `SLUR_BARS` bar lines."""
-        if not (self.in_body and self.slur_bars + 1 >= SLUR_BARS and _BAR_END.search(unit)):
+        if not (self.in_body and self.slur_bars + 1 == SLUR_BARS and _BAR_END.search(unit)):
             return False
         after = copy.deepcopy(self.grammar)
         after.add(unit)

@@ -244,3 +244,20 @@ def test_a_cadence_check_ends_a_tune_only_on_the_tonic_triad():
         for unit in ("X:1\n", "T:t\n", "M:4/4\n", "L:1/8\n", "K:G\n", "GABc d4|", last):
             plain.add(unit)
         assert plain.misfit_at_end() == 0
+
+
+def test_a_slur_no_try_closed_costs_one_bar_not_every_later_one():
+    from musegen_cli.notation.bar_check import SLUR_BARS
+
+    check = _strict_body("(G2 A2|", *["B2 c2|"] * (SLUR_BARS - 1))  # its 8th bar line was kept open
+    assert check.misfit("d2 e2|") == 0  # later bars are not refused for it
+    assert check.misfit_at_end() == 0  # and the tune may end (the strict piece check refuses it)
+
+
+def test_a_strict_check_wants_a_short_repeat_its_pickup_completes():
+    check = _strict_body("d|", "GGGA|")
+    assert check.misfit("G3:|") == 0 and check.misfit("G2:|") == 1  # a one-eighth pickup: 3 + 1
+    plain = BarCheck()
+    for unit in ("X:1\n", "T:t\n", "M:2/4\n", "L:1/8\n", "K:G\n", "d|", "GGGA|"):
+        plain.add(unit)
+    assert plain.misfit("G2:|") == 0 and plain.misfit("G2|") == 1  # abc2abc's count waits for the next bar
