@@ -273,8 +273,9 @@ def generate_command(
                            "be measured on holds (bounded: at least 8 rounds); otherwise each miss is a warning.")
     ] = False,
     retry_invalid: Annotated[
-        int, typer.Option("--retry-invalid", min=0, help="Resample a piece that fails its checks up to N times.")
-    ] = 0,
+        int, typer.Option("--retry-invalid", min=0, help="Resample a piece that fails its checks up to N times "
+                          "(0 streams a single piece to a terminal bar by bar).")
+    ] = 3,
     direction: Annotated[
         list[str], typer.Option("--direction", help="Steer: DIRECTIONS[,strength=S,schedule=...] (repeatable).")
     ] = [],  # noqa: B006 - Typer needs a literal default
