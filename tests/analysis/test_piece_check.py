@@ -164,3 +164,14 @@ def test_a_bagpipe_key_sets_the_signature_the_reader_plays() -> None:
     assert key_signature("Hp") == {"F": 1, "C": 1} and key_signature("HP") == {}
     assert key_signature("G#") == {"F": 2, "C": 1, "G": 1, "D": 1, "A": 1, "E": 1, "B": 1}
     assert key_signature("cd e3") is None
+
+
+def test_a_last_bar_without_a_bar_line_is_one_fault_not_two() -> None:
+    """abc2abc times no bar that is never closed, so a short unclosed last bar is the missing
+    bar line alone (real tunes of the corpus end so), not also a bar of the wrong length."""
+    tune = "X:1\nT:t\nM:2/4\nL:1/8\nK:A\nE | A2 c2 | e3 d | c2 B\n"
+    reasons = check_piece(tune).reasons
+    assert any("does not end with a bar line" in r for r in reasons)
+    assert not any("abc2abc's count" in r for r in reasons)
+    if available("abc2abc"):
+        assert not [m for m in tool_messages(tune, "abc2abc") if m.startswith("%Error : Bar ")]
