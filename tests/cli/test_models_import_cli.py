@@ -94,13 +94,20 @@ def test_tunesformer_form_conditions_through_generate(checkpoint, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_a_multi_voice_prime_on_an_imported_notagen_model(checkpoint, tmp_path):
+def imported_notagen(checkpoint, tmp_path):
+    """The checkpoint imported into tmp_path/m; skips the test for a TunesFormer checkpoint
+    (voice interleaving is NotaGen's)."""
     source, _, path = checkpoint
     if source != "notagen":
-        pytest.skip("interleaved primes are NotaGen's")
+        pytest.skip("interleaved voices are NotaGen's")
+    assert run("models", "import", path, "--from", source, "-o", tmp_path / "m").exit_code == 0
+    return tmp_path / "m"
+
+
+def test_a_multi_voice_prime_on_an_imported_notagen_model(checkpoint, tmp_path):
     from tests.plugins.abc_transformer.test_notagen_data import PIANO
 
-    assert run("models", "import", path, "--from", source, "-o", tmp_path / "m").exit_code == 0
+    imported_notagen(checkpoint, tmp_path)
     prime = tmp_path / "prime.abc"
     prime.write_text(PIANO)
     result = run("generate", "--model", tmp_path / "m", "--prime", prime, "--bars", "2", "--seed", "2")
@@ -114,12 +121,9 @@ def test_a_multi_voice_prime_on_an_imported_notagen_model(checkpoint, tmp_path):
 
 
 def test_a_multi_voice_piece_is_scored_in_notagens_layout(checkpoint, tmp_path):
-    source, _, path = checkpoint
-    if source != "notagen":
-        pytest.skip("interleaved pieces are NotaGen's")
     from tests.plugins.abc_transformer.test_notagen_data import INTERLEAVED, PIANO
 
-    assert run("models", "import", path, "--from", source, "-o", tmp_path / "m").exit_code == 0
+    imported_notagen(checkpoint, tmp_path)
     (tmp_path / "blocks.abc").write_text(PIANO)
     (tmp_path / "interleaved.abc").write_text(INTERLEAVED)
     result = run(
